@@ -1,0 +1,94 @@
+"""Django records of the genre classifier: model versions and training jobs.
+
+The Keras network definitions live in ``classifier/networks.py`` (``models.py`` is Django's module name).
+"""
+
+from django.conf import settings
+from django.db import models, transaction
+
+
+class ModelVersion(models.Model):
+    class Architecture(models.TextChoices):
+        PRETRAINED_TAGS = "pretrained-tags", "Pretrained musicnn taggers mapped to genres"
+        CRNN_FEATURE_EXTRACTOR = "crnn-feature-extractor", "CRNN on a frozen pretrained backbone"
+        CRNN_FINE_TUNE = "crnn-fine-tune", "CRNN with a fine-tuned pretrained backbone"
+        CRNN_FROM_SCRATCH = "crnn-from-scratch", "CRNN trained from scratch"
+
+    name = models.CharField(max_length=100, unique=True)
+    architecture = models.CharField(max_length=32, choices=Architecture.choices)
+    genres = models.JSONField(default=list, help_text="Genre slugs in the order of the model's outputs")
+    feature_params = models.JSONField(default=dict, help_text="The FrameSettings the model was trained with")
+    metrics = models.JSONField(default=dict, blank=True)
+    model_card = models.JSONField(default=dict, blank=True)
+    artefact_path = models.CharField(max_length=500, blank=True, help_text="Relative to SKYBEAT_MODELS_DIR")
+    created_at = models.DateTimeField(auto_now_add=True)
+    active = models.BooleanField(default=False)
+    load_error = models.TextField(blank=True, help_text="Why the last attempt to load this model failed")
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["active"], condition=models.Q(active=True), name="one_active_model")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}{' (active)' if self.active else ''}"
+
+    @classmethod
+    def get_active(cls) -> "ModelVersion | None":
+        return cls.objects.filter(active=True).first()
+
+    def activate(self) -> None:
+        with transaction.atomic():
+            ModelVersion.objects.filter(active=True).exclude(pk=self.pk).update(active=False)
+            ModelVersion.objects.filter(pk=self.pk).update(active=True)
+        self.active = True
+
+
+class TrainingJob(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    class Mode(models.TextChoices):
+        FEATURE_EXTRACTOR = "feature-extractor", "Feature extractor (backbone frozen)"
+        FINE_TUNE = "fine-tune", "Fine-tune the backbone"
+        FROM_SCRATCH = "from-scratch", "From scratch (baseline)"
+
+    mode = models.CharField(max_length=20, choices=Mode.choices, default=Mode.FEATURE_EXTRACTOR)
+    genres = models.JSONField(default=list, blank=True, help_text="Genre slugs to train on; empty = all with enough labels")
+    epochs = models.PositiveIntegerField(default=30)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    progress = models.FloatField(default=0, help_text="0 to 1")
+    epoch = models.PositiveIntegerField(default=0)
+    history = models.JSONField(default=list, blank=True, help_text="Per-epoch metrics")
+    eta_s = models.FloatField(null=True, blank=True, help_text="Estimated seconds left")
+    message = models.TextField(blank=True)
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.SET_NULL, null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Training job {self.pk} ({self.mode}, {self.status})"
+
+
+class ReclassifyJob(models.Model):
+    """Reclassification of the whole library after a model is activated, in batches."""
+
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Reclassify with {self.model_version.name}: {self.done}/{self.total}"

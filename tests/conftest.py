@@ -1,0 +1,124 @@
+"""Shared fixtures: a real Celery worker process, a real browser, users."""
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls made beside it are synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+
+
+def test_database_url() -> str:
+    """The URL of the database pytest-django created, for processes the tests start."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+test_database_url.__test__ = False  # a helper, not a test
+
+
+def purge_queues() -> None:
+    from skybeat.celery import app
+
+    with app.connection_for_write() as conn:
+        for queue in settings.CELERY_TASK_QUEUES:
+            try:
+                queue.bind(conn.default_channel).purge()
+            except Exception:  # a queue never declared on this broker has nothing to purge
+                pass
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A real `celery -A skybeat worker` process on the configured broker and the test database."""
+    from skybeat.celery import app
+
+    with django_db_blocker.unblock():
+        env = {**os.environ, "DATABASE_URL": test_database_url(), "CELERY_TASK_SOFT_TIME_LIMIT": "240"}
+    purge_queues()
+    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
+    log = open(log_path, "w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "skybeat", "worker", "--loglevel", "INFO",
+         "--queues", "classification,default,training", "--concurrency", "1",
+         "--without-gossip", "--without-mingle", "--hostname", f"test-{uuid.uuid4().hex[:8]}@%h"],
+        cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    deadline = time.monotonic() + 180
+    try:
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"celery worker exited with {process.returncode}:\n{Path(log_path).read_text()}")
+            try:
+                app.send_task("skybeat.ping", args=[1]).get(timeout=5)
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"celery worker did not answer:\n{Path(log_path).read_text()}")
+        process.log_path = log_path
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    tab.set_default_timeout(20_000)
+    yield tab
+    context.close()
+
+
+@pytest.fixture
+def user(django_user_model):
+    return django_user_model.objects.create_user(username="alice", password="a-Long-pass-phrase-1")
+
+
+@pytest.fixture
+def other_user(django_user_model):
+    return django_user_model.objects.create_user(username="bob", password="b-Long-pass-phrase-2")
+
+
+@pytest.fixture
+def staff_user(django_user_model):
+    return django_user_model.objects.create_user(username="staff", password="s-Long-pass-phrase-3", is_staff=True)
+
+
+@pytest.fixture(autouse=True)
+def clear_cache():
+    """Throttles and login limits live in the cache: every test starts from zero."""
+    from django.core.cache import cache
+
+    cache.clear()
