@@ -5,3 +5,6 @@ class MoodsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "moods"
     verbose_name = "Moods"
+
+    def ready(self) -> None:
+        from . import receivers  # noqa: F401  (connects the signal receivers)

@@ -1,5 +1,9 @@
 from django.urls import path
-from django.views.generic import TemplateView
+
+from . import views
 
 app_name = "moods"
-urlpatterns = [path("", TemplateView.as_view(template_name="base.html"), name="dashboard")]
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("radio/", views.radio, name="radio"),
+]
