@@ -90,6 +90,8 @@ class Song(models.Model):
         indexes = [
             models.Index(fields=["status", "created_at"]),
             models.Index(fields=["top_genre", "-top_probability"]),
+            # Counting the songs of a genre someone may see, from the index alone (genre pages, ?genre= filter).
+            models.Index(fields=["top_genre", "visibility", "uploaded_by"], name="song_genre_visible_idx"),
             models.Index(fields=["visibility", "-created_at"]),
             models.Index(fields=["uploaded_by", "-created_at"]),
             models.Index(fields=["title"]),

@@ -1,0 +1,308 @@
+"""Benchmark the library's busiest reads under load, next to a trivial Django view measured in the same run.
+
+    .venv/bin/python bench/web.py                    # 100k songs, 1M listens in postgres .../skybeat_bench
+    .venv/bin/python bench/web.py --fresh --duration 15 --workers 4 --connections 16
+
+Data are loaded once with COPY into their own PostgreSQL database (DATABASE_URL, created if missing; reused
+on later runs unless --fresh). gunicorn serves the site on 127.0.0.1 with DEBUG=0, and wrk loads, each for
+--duration seconds: a trivial view (``/bench/ping``, the full middleware stack and nothing else),
+``/api/songs/?genre=<slug>`` (token) and ``/genres/<slug>/`` (session cookie), for the largest genre.
+gunicorn imports this module as its application (SKYBEAT_BENCH_WEB_SERVE=1): the site plus the trivial view.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import timedelta
+from pathlib import Path
+
+from django.http import HttpRequest, HttpResponse
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/skybeat_bench"
+SERVE_FLAG = "SKYBEAT_BENCH_WEB_SERVE"
+LISTENER = "bench-web-listener"
+USER_PREFIX = "bench-web-"
+BATCH_NOTE_EVERY = 100_000
+
+
+def ping(request: HttpRequest) -> HttpResponse:
+    """The trivial view: what any request costs before the library does anything."""
+    return HttpResponse(b"pong", content_type="text/plain")
+
+
+if os.environ.get(SERVE_FLAG) == "1":  # imported by gunicorn
+    from django.conf import settings
+    from django.core.wsgi import get_wsgi_application
+    from django.urls import include, path
+
+    application = get_wsgi_application()
+    settings.ROOT_URLCONF = __name__
+    urlpatterns = [path("bench/ping", ping), path("", include("skybeat.urls"))]
+
+
+def configure_django() -> None:
+    sys.path.insert(0, str(BASE_DIR))
+    os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
+    if not os.environ["DATABASE_URL"].startswith("postgres"):
+        sys.exit("bench/web.py loads its data with COPY: DATABASE_URL must be a PostgreSQL database.")
+    os.environ.setdefault("SKYBEAT_VAR_DIR", str(BASE_DIR / "var" / "bench-web"))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "skybeat.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    create_database(os.environ["DATABASE_URL"])
+    import django
+
+    django.setup()
+
+
+def create_database(url: str) -> None:
+    """Create the bench database if it is missing (connecting to the server's `postgres` database)."""
+    import psycopg
+
+    name = url.rsplit("/", 1)[-1].split("?")[0]
+    if name in {"test", "postgres"} or name.startswith("test_"):
+        sys.exit(f"Refusing to benchmark in database {name!r}: give the bench its own database.")
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+            print(f"Created database {name}")
+
+
+def populate(songs: int, listens: int, users: int, seed: int) -> None:
+    """Users, songs (mostly classified and shared), their moods and listening events, loaded with COPY."""
+    import numpy as np
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.utils import timezone
+
+    from catalog.models import Genre, ListeningEvent, Song
+    from classifier.models import ModelVersion
+    from moods.models import MOOD_CHOICES, SongMood
+
+    rng = np.random.default_rng(seed)
+    now = timezone.now()
+    User = get_user_model()
+    User.objects.bulk_create([User(username=f"{USER_PREFIX}{n}", password="!") for n in range(users)])
+    User.objects.create_user(LISTENER, password=None)
+    user_ids = np.array(User.objects.filter(username__startswith=USER_PREFIX).order_by("pk").values_list("pk", flat=True))
+    genre_ids = np.array(Genre.objects.filter(retired=False).values_list("pk", flat=True))
+    if not genre_ids.size:
+        sys.exit("No genres: run the migrations (the classifier's data migration creates them).")
+    version = ModelVersion.get_active() or ModelVersion.objects.create(name="bench-web", architecture="crnn-from-scratch")
+    genre_weights = 1 / np.arange(1, genre_ids.size + 1)  # a few big genres, a long tail
+    top_genres = rng.choice(genre_ids, songs, p=genre_weights / genre_weights.sum()).tolist()
+    probabilities = rng.uniform(0.2, 0.99, songs).round(4).tolist()
+    uploaders = rng.choice(user_ids, songs).tolist()
+    ages_s = rng.uniform(0, 365 * 86400, songs).tolist()
+    durations = rng.uniform(90, 420, songs).round(1).tolist()
+    classified = (rng.random(songs) < 0.95).tolist()
+    shared = (rng.random(songs) < 0.9).tolist()
+    artists = [f"Artist {n}" for n in range(max(1, songs // 20))]
+
+    def song_rows():
+        for n in range(songs):
+            sha = hashlib.sha256(f"bench-web-song-{n}".encode()).hexdigest()
+            created = now - timedelta(seconds=ages_s[n])
+            done = classified[n]
+            yield (f"Bench song {n}", artists[n % len(artists)], f"Album {n // 12}", 1960 + n % 64, durations[n],
+                   f"audio/{sha[:2]}/{sha[2:4]}/{sha}.mp3", sha, 5_000_000, "mp3", 44100, 2, uploaders[n], created,
+                   "shared" if shared[n] else "private", "classified" if done else "pending", "", created,
+                   top_genres[n] if done else None, probabilities[n] if done else None, version.pk if done else None,
+                   "{}", "")
+
+    copy_rows(Song, ["title", "artist", "album", "year", "duration_s", "audio_file", "sha256", "size_bytes",
+                     "audio_format", "sample_rate_hz", "channels", "uploaded_by", "created_at", "visibility", "status",
+                     "failure_reason", "status_changed_at", "top_genre", "top_probability", "classified_with",
+                     "timeline", "spectrogram"], song_rows(), songs)
+    song_ids = np.array(Song.objects.order_by("pk").values_list("pk", flat=True))
+    classified_ids = list(Song.objects.filter(status="classified").values_list("pk", flat=True))
+    moods = [choice for choice, _ in MOOD_CHOICES]
+    valence, arousal = rng.uniform(-1, 1, len(classified_ids)).round(3), rng.uniform(-1, 1, len(classified_ids)).round(3)
+    copy_rows(SongMood, ["song", "valence", "arousal", "dominant", "moods", "updated_at"], (
+        (song_id, float(valence[i]), float(arousal[i]), moods[i % len(moods)], json.dumps({moods[i % len(moods)]: 1.0}), now)
+        for i, song_id in enumerate(classified_ids)), len(classified_ids))
+
+    listener = User.objects.get(username=LISTENER).pk
+    event_users = np.where(rng.random(listens) < 0.02, listener, rng.choice(user_ids, listens)).tolist()
+    event_songs = rng.choice(song_ids, listens).tolist()
+    event_ages = rng.uniform(0, 365 * 86400, listens).tolist()
+    listened = rng.uniform(0, 400, listens).round(1).tolist()
+    copy_rows(ListeningEvent, ["user", "song", "started_at", "seconds_listened", "completed", "counted"], (
+        (event_users[i], event_songs[i], now - timedelta(seconds=event_ages[i]), listened[i], listened[i] > 300,
+         listened[i] >= 30) for i in range(listens)), listens)
+
+
+def copy_rows(model, fields: list[str], rows, total: int) -> None:
+    from django.db import connection, transaction
+
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(model._meta.get_field(field).column) for field in fields)
+    started = time.monotonic()
+    with transaction.atomic(), connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN") as copy:
+            for n, row in enumerate(rows, 1):
+                copy.write_row(row)
+                if n % BATCH_NOTE_EVERY == 0:
+                    print(f"\r  {model._meta.verbose_name_plural}: {n:,}/{total:,}", end="", flush=True)
+    print(f"\r  {model._meta.verbose_name_plural}: {total:,} in {time.monotonic() - started:.0f} s" + " " * 20)
+
+
+def prepare(fresh: bool, songs: int, listens: int, users: int, seed: int) -> None:
+    from django.core.management import call_command
+    from django.db import connection
+
+    from catalog.models import Song
+
+    if fresh:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    call_command("migrate", verbosity=0)
+    if Song.objects.filter(sha256=hashlib.sha256(b"bench-web-song-0").hexdigest()).exists():
+        print(f"Reusing the data in {connection.settings_dict['NAME']} (--fresh to reload)")
+    else:
+        print(f"Loading {songs:,} songs and {listens:,} listening events into {connection.settings_dict['NAME']}")
+        started = time.monotonic()
+        populate(songs, listens, users, seed)
+        print(f"Loaded in {time.monotonic() - started:.0f} s")
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")  # the steady state autovacuum keeps: statistics and the visibility map
+
+
+def credentials() -> tuple[str, str]:
+    """A session cookie and an API token of the listener (a member, not staff: the visibility filter applies)."""
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from rest_framework.authtoken.models import Token
+
+    listener = get_user_model().objects.get(username=LISTENER)
+    client = Client()
+    client.force_login(listener)
+    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    return cookie, Token.objects.get_or_create(user=listener)[0].key
+
+
+def largest_genre() -> str:
+    from django.db.models import Count
+
+    from catalog.models import Genre
+
+    return Genre.objects.annotate(n=Count("top_songs")).order_by("-n").values_list("slug", flat=True).first()
+
+
+def serve(port: int, workers: int) -> subprocess.Popen:
+    env = {**os.environ, SERVE_FLAG: "1", "DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1,localhost",
+           "SECURE_SSL_REDIRECT": "0", "SESSION_COOKIE_SECURE": "0", "CSRF_COOKIE_SECURE": "0",
+           "SKYBEAT_THROTTLE_USER": "100000000/min", "LOG_LEVEL": "WARNING"}
+    subprocess.run([sys.executable, str(BASE_DIR / "manage.py"), "collectstatic", "--noinput", "--verbosity", "0"],
+                   env=env, check=True, cwd=BASE_DIR)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "bench.web:application", "--bind", f"127.0.0.1:{port}",
+         "--workers", str(workers), "--chdir", str(BASE_DIR), "--log-level", "warning"],
+        env=env, cwd=BASE_DIR,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if fetch(f"http://127.0.0.1:{port}/bench/ping")[0] == 200:
+                return server
+        except OSError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            sys.exit("gunicorn did not start")
+        time.sleep(0.3)
+
+
+def fetch(url: str, headers: dict | None = None) -> tuple[int, bytes]:
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=30) as response:
+        return response.status, response.read()
+
+
+def wrk(url: str, headers: dict, duration_s: int, connections: int, threads: int) -> dict:
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration_s}s", "--latency", "--timeout", "10s"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    output = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if errors:
+        sys.exit(f"{url}: {errors.group(1)} responses were errors:\n{output}")
+    return {
+        "requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "p50_ms": latency_ms(re.search(r"\s50%\s+([\d.]+\w+)", output).group(1)),
+        "p99_ms": latency_ms(re.search(r"\s99%\s+([\d.]+\w+)", output).group(1)),
+    }
+
+
+def latency_ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60_000}[unit]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--songs", type=int, default=100_000)
+    parser.add_argument("--listens", type=int, default=1_000_000)
+    parser.add_argument("--users", type=int, default=500)
+    parser.add_argument("--fresh", action="store_true", help="drop and reload the bench database")
+    parser.add_argument("--duration", type=int, default=15, help="seconds of load per endpoint")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--port", type=int, default=8797)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed (apt-get install wrk)")
+    configure_django()
+    prepare(args.fresh, args.songs, args.listens, args.users, args.seed)
+    cookie, token = credentials()
+    genre = largest_genre()
+    base = f"http://127.0.0.1:{args.port}"
+    targets = [
+        ("trivial view  /bench/ping", f"{base}/bench/ping", {}),
+        (f"API   /api/songs/?genre={genre}", f"{base}/api/songs/?genre={genre}", {"Authorization": f"Token {token}"}),
+        (f"page  /genres/{genre}/", f"{base}/genres/{genre}/", {"Cookie": cookie}),
+    ]
+    server = serve(args.port, args.workers)
+    try:
+        for _, url, headers in targets:  # warm every worker and check the answers are real
+            for _ in range(args.workers * 2):
+                status, body = fetch(url, headers)
+                assert status == 200, (url, status)
+        assert json.loads(fetch(targets[1][1], targets[1][2])[1])["count"] > 0
+        results = []
+        for label, url, headers in targets:
+            print(f"Loading {label} for {args.duration} s ...", flush=True)
+            results.append((label, wrk(url, headers, args.duration, args.connections, args.threads)))
+    finally:
+        server.terminate()
+        server.wait(30)
+    report(results, args)
+
+
+def report(results: list, args) -> None:
+    from catalog.models import ListeningEvent, Song
+
+    trivial = results[0][1]
+    print(f"\nSKYBEAT web benchmark: {Song.objects.count():,} songs, {ListeningEvent.objects.count():,} listening events "
+          f"(PostgreSQL); gunicorn {args.workers} workers, wrk {args.threads} threads × {args.connections} connections, "
+          f"{args.duration} s each, {os.cpu_count()} cores shared with wrk")
+    print(f"{'endpoint':38} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'req/s ÷ trivial':>16} {'p50 × trivial':>14}")
+    for label, result in results:
+        print(f"{label:38} {result['requests_per_s']:9.1f} {result['p50_ms']:8.2f} {result['p99_ms']:8.2f} "
+              f"{result['requests_per_s'] / trivial['requests_per_s']:16.2f} {result['p50_ms'] / trivial['p50_ms']:14.2f}")
+    out = BASE_DIR / "bench" / "out"
+    out.mkdir(exist_ok=True)
+    (out / "web.json").write_text(json.dumps({label: result for label, result in results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.urls import reverse
+from django.utils.html import format_html
+
+from classifier import admin_training
+
+from . import services
+from .models import Genre, GenreLabel, GenrePrediction, ListeningEvent, Song
+
+
+class ReadOnlyMixin:
+    """Records written by the system: viewable, never edited by hand."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Genre)
+class GenreAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "colour", "ordering", "retired", "colour_swatch", *admin_training.GENRE_COLUMNS]
+    actions = admin_training.GENRE_ACTIONS  # merge two genres, retire genres (classifier.labels)
+    list_editable = ["colour", "ordering", "retired"]
+    list_filter = ["retired"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+
+    def get_queryset(self, request):
+        return admin_training.genre_queryset(super().get_queryset(request))
+
+    @admin.display(description="Swatch")
+    def colour_swatch(self, genre: Genre) -> str:
+        return format_html('<span style="display:inline-block;width:1.2em;height:1.2em;border-radius:50%;background:{}"></span>',
+                           genre.colour)
+
+
+class PredictionInline(ReadOnlyMixin, admin.TabularInline):
+    model = GenrePrediction
+    fields = ["model_version", "genre", "probability"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ["model_version", "-probability"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("genre", "model_version")
+
+
+@admin.register(Song)
+class SongAdmin(admin.ModelAdmin):
+    list_display = ["title", "artist", "status", "top_genre", "top_probability", "audio_format", "uploaded_by", "visibility",
+                    "created_at"]
+    list_filter = ["status", "top_genre", "audio_format", "visibility", ("uploaded_by", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["top_genre", "uploaded_by"]
+    search_fields = ["title", "artist", "album", "sha256"]
+    date_hierarchy = "created_at"
+    inlines = [PredictionInline]
+    actions = ["reclassify_selected", "retry_failed"]
+    readonly_fields = ["audio_link", "spectrogram_link", "sha256", "size_bytes", "audio_format", "sample_rate_hz", "channels",
+                       "duration_s", "status", "failure_reason", "status_changed_at", "top_genre", "top_probability",
+                       "classified_with", "timeline", "created_at"]
+    fieldsets = [
+        (None, {"fields": ["title", "artist", "album", "year", "visibility", "uploaded_by"]}),
+        ("File", {"fields": ["audio_link", "audio_format", "duration_s", "sample_rate_hz", "channels", "size_bytes", "sha256"]}),
+        ("Classification", {"fields": ["status", "failure_reason", "status_changed_at", "top_genre", "top_probability",
+                                       "classified_with", "spectrogram_link", "timeline"]}),
+    ]
+    raw_id_fields = ["uploaded_by"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # songs arrive through the upload page or the API, which verify and deduplicate them
+
+    @admin.display(description="Audio file")
+    def audio_link(self, song: Song) -> str:
+        return format_html('<a href="{}">{}</a>', reverse("catalog:song-stream", args=[song.pk]), song.audio_file.name)
+
+    @admin.display(description="Spectrogram")
+    def spectrogram_link(self, song: Song) -> str:
+        if not song.spectrogram:
+            return "—"
+        return format_html('<a href="{}">{}</a>', reverse("catalog:song-spectrogram", args=[song.pk]), song.spectrogram.name)
+
+    @admin.action(description="Reclassify selected songs", permissions=["change"])
+    def reclassify_selected(self, request, queryset: QuerySet) -> None:
+        count = services.reclassify(queryset)
+        self.message_user(request, f"{count} song(s) queued for classification.", messages.SUCCESS)
+
+    @admin.action(description="Retry failed songs among the selected", permissions=["change"])
+    def retry_failed(self, request, queryset: QuerySet) -> None:
+        count = services.reclassify(queryset.filter(status=Song.Status.FAILED))
+        self.message_user(request, f"{count} failed song(s) queued again.", messages.SUCCESS if count else messages.WARNING)
+
+
+@admin.register(GenreLabel)
+class GenreLabelAdmin(admin.ModelAdmin):
+    list_display = ["song", "genre", "labelled_by", "created_at"]
+    list_filter = ["genre", ("labelled_by", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["song", "genre", "labelled_by"]
+    search_fields = ["song__title", "song__artist"]
+    raw_id_fields = ["song", "labelled_by"]
+
+
+@admin.register(ListeningEvent)
+class ListeningEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["started_at", "user", "song", "seconds_listened", "completed", "counted"]
+    list_filter = ["counted", "completed"]
+    list_select_related = ["user", "song"]
+    search_fields = ["user__username", "song__title"]
+    date_hierarchy = "started_at"

@@ -1,0 +1,226 @@
+"""The catalog's business logic: queueing songs for the classifier, searching, listening, labels, deletion."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable
+from datetime import timedelta
+
+from celery import current_app
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import Count, F, Q, QuerySet
+from django.db.models.functions import Greatest
+from django.utils import timezone
+from kombu.exceptions import OperationalError
+
+from .models import Genre, GenreLabel, ListeningEvent, Song
+from .signals import listen_counted
+
+logger = logging.getLogger(__name__)
+
+CLASSIFY_TASK = "classifier.tasks.classify_song"
+CLASSIFY_QUEUE = "classification"
+#: Publishing gives up quickly: a down broker must not hang an upload (the sweep enqueues the song later).
+BROKER_CONNECT_TIMEOUT_S = 3.0
+PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
+#: A song still "processing" this many hard time limits after its last status change was lost by its worker.
+STUCK_PROCESSING_FACTOR = 3
+SWEEP_LIMIT = 5000  # songs re-enqueued per sweep; the next sweep takes the rest
+
+COUNT_AFTER_S = 30.0  # a listen counts as a play after 30 s, or half the song if that is shorter
+
+SORTS: dict[str, tuple] = {
+    "newest": ("-created_at", "-id"),
+    "oldest": ("created_at", "id"),
+    "title": ("title", "id"),
+    "artist": ("artist", "title", "id"),
+    "duration": (F("duration_s").asc(nulls_last=True), "id"),
+    "confidence": (F("top_probability").desc(nulls_last=True), "-id"),
+}
+
+
+# --- Classification queue ------------------------------------------------------------------------------------
+
+
+def enqueue_classification(song_ids: Iterable[int]) -> dict[int, str]:
+    """Publish ``classify_song`` for each song; returns {song id: task id}, without the songs the broker refused.
+
+    When the broker is down the songs simply stay ``pending``: the periodic sweep publishes them later.
+    """
+    song_ids = list(song_ids)
+    published: dict[int, str] = {}
+    if not song_ids:
+        return published
+    try:
+        with current_app.connection_for_write(settings.CELERY_BROKER_URL, connect_timeout=BROKER_CONNECT_TIMEOUT_S) as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, timeout=BROKER_CONNECT_TIMEOUT_S)
+            for song_id in song_ids:
+                result = current_app.send_task(
+                    CLASSIFY_TASK, args=[song_id], queue=CLASSIFY_QUEUE, connection=conn,
+                    retry=True, retry_policy=PUBLISH_RETRY_POLICY, ignore_result=True,
+                )
+                published[song_id] = result.id
+    except (OperationalError, OSError) as exc:
+        logger.warning(
+            "Broker unreachable (%s): %d song(s) stay pending until the sweep enqueues them.",
+            exc, len(song_ids) - len(published),
+        )
+    return published
+
+
+def stale_songs(now=None) -> QuerySet:
+    """Songs whose classification message was lost: pending too long, or processing far past the time limit."""
+    now = now or timezone.now()
+    pending_before = now - settings.SKYBEAT_PENDING_SWEEP_AGE
+    stuck_before = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT * STUCK_PROCESSING_FACTOR)
+    return Song.objects.filter(
+        Q(status=Song.Status.PENDING, status_changed_at__lt=pending_before)
+        | Q(status=Song.Status.PROCESSING, status_changed_at__lt=stuck_before)
+    )
+
+
+def requeue_stale_songs() -> dict[int, str]:
+    """Mark stale songs pending again (now) and publish them; returns {song id: task id} of those published."""
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            stale_songs(now).select_for_update(skip_locked=True).order_by("pk").values_list("pk", flat=True)[:SWEEP_LIMIT]
+        )
+        Song.objects.filter(pk__in=ids).update(status=Song.Status.PENDING, status_changed_at=now)
+    if ids:
+        logger.info("Re-enqueueing %d stale song(s)", len(ids))
+    return enqueue_classification(ids)
+
+
+def reclassify(songs: QuerySet) -> int:
+    """Reset songs to pending and enqueue them after the commit; returns how many."""
+    ids = list(songs.values_list("pk", flat=True))
+    Song.objects.filter(pk__in=ids).update(status=Song.Status.PENDING, failure_reason="", status_changed_at=timezone.now())
+    transaction.on_commit(lambda: enqueue_classification(ids))
+    return len(ids)
+
+
+# --- Browsing -------------------------------------------------------------------------------------------------
+
+
+def with_list_relations(songs: QuerySet) -> QuerySet:
+    """What a song row shows without another query per row (the timeline, large and unused in rows, stays behind)."""
+    return songs.select_related("top_genre", "uploaded_by", "mood").defer("timeline")
+
+
+def search_songs(user, *, q: str = "", genre: Genre | None = None, uploader: str = "", status: str = "",
+                 sort: str = "newest", mood: str = "") -> QuerySet:
+    """The songs ``user`` may see, filtered and sorted as the library page and the API ask."""
+    songs = Song.objects.visible_to(user)
+    if q:
+        songs = songs.filter(Q(title__icontains=q) | Q(artist__icontains=q) | Q(album__icontains=q))
+    if genre is not None:
+        songs = songs.filter(top_genre=genre)
+    if uploader:
+        songs = songs.filter(uploaded_by__username=uploader)
+    if status:
+        songs = songs.filter(status=status)
+    songs = songs.order_by(*SORTS.get(sort or "newest", SORTS["newest"]))
+    if mood:
+        from moods.profile import songs_near_mood  # only when asked: moods is optional for the catalog
+
+        songs = songs_near_mood(songs, mood)
+    return with_list_relations(songs)
+
+
+def genre_songs(user, genre: Genre) -> QuerySet:
+    """Songs whose top genre it is, most confident first.
+
+    Plain DESC (not NULLS LAST) so PostgreSQL walks the (top_genre, -top_probability) index instead of sorting
+    the whole genre: a song with a top genre always has its probability.
+    """
+    return with_list_relations(
+        Song.objects.visible_to(user).filter(top_genre=genre).order_by("-top_probability", "id")
+    )
+
+
+def genres_with_counts(user) -> list[Genre]:
+    """Non-retired genres, each with ``song_count``: the songs ``user`` may see whose top genre it is."""
+    counts = dict(
+        Song.objects.visible_to(user).filter(top_genre__isnull=False).order_by()
+        .values_list("top_genre").annotate(n=Count("pk"))
+    )
+    genres = list(Genre.objects.filter(retired=False))
+    for genre in genres:
+        genre.song_count = counts.get(genre.pk, 0)
+    return genres
+
+
+def song_predictions(song: Song) -> list:
+    """The song's genre vector under the model that classified it, most likely first."""
+    if song.classified_with_id is None:
+        return []
+    return list(song.predictions.filter(model_version_id=song.classified_with_id).select_related("genre"))
+
+
+# --- Listening ------------------------------------------------------------------------------------------------
+
+
+def start_listen(user, song: Song) -> ListeningEvent:
+    return ListeningEvent.objects.create(user=user, song=song, started_at=timezone.now())
+
+
+def play_threshold_s(duration_s: float | None) -> float:
+    return min(COUNT_AFTER_S, duration_s / 2) if duration_s else COUNT_AFTER_S
+
+
+def record_progress(event: ListeningEvent, seconds_listened: float, completed: bool = False) -> ListeningEvent:
+    """Keep the largest reported listening time; the first time it passes the threshold the play counts.
+
+    ``listen_counted`` is sent once per event, after the commit (the conditional UPDATE makes it race-free).
+    """
+    seconds = float(seconds_listened)
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError("seconds_listened must be a finite number of seconds, 0 or more.")
+    duration = event.song.duration_s
+    if duration:
+        seconds = min(seconds, duration)
+    with transaction.atomic():
+        events = ListeningEvent.objects.filter(pk=event.pk)
+        events.update(seconds_listened=Greatest(F("seconds_listened"), seconds))
+        if completed:
+            events.update(completed=True)
+        if seconds >= play_threshold_s(duration) and events.filter(counted=False).update(counted=True):
+            event_id, user_id = event.pk, event.user_id
+            transaction.on_commit(
+                lambda: listen_counted.send(sender=ListeningEvent, event_id=event_id, user_id=user_id)
+            )
+    event.refresh_from_db()
+    return event
+
+
+def history(user) -> QuerySet:
+    """The user's plays (listens that counted) of songs they may still see, newest first."""
+    return (
+        ListeningEvent.objects.filter(user=user, counted=True, song__in=Song.objects.visible_to(user))
+        .select_related("song", "song__top_genre")
+        .order_by("-started_at")
+    )
+
+
+# --- Editing ----------------------------------------------------------------------------------------------------
+
+
+def label_song(song: Song, genre: Genre, user) -> GenreLabel:
+    label, _ = GenreLabel.objects.update_or_create(song=song, defaults={"genre": genre, "labelled_by": user})
+    return label
+
+
+def set_visibility(song: Song, visibility: str) -> None:
+    song.visibility = visibility
+    song.save(update_fields=["visibility"])
+
+
+def delete_song(song: Song) -> None:
+    """Delete the song, its predictions, labels and listens; its files go once the deletion is committed."""
+    names = [name for name in (song.audio_file.name, song.spectrogram.name) if name]
+    song.delete()
+    transaction.on_commit(lambda: [default_storage.delete(name) for name in names])

@@ -1,0 +1,27 @@
+"""Small display helpers of the library pages."""
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def duration(seconds: float | None) -> str:
+    """Seconds as m:ss (or h:mm:ss); an em dash when unknown."""
+    if seconds is None:
+        return "—"
+    total = int(round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+@register.filter
+def percent(probability: float | None) -> str:
+    """A probability (0–1) as a whole percentage, e.g. 0.873 → "87 %"."""
+    return "—" if probability is None else f"{probability * 100:.0f} %"
+
+
+@register.filter
+def filesize_mb(size_bytes: int | None) -> str:
+    return "—" if size_bytes is None else f"{size_bytes / 1_000_000:.1f} MB"

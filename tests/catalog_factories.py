@@ -1,0 +1,108 @@
+"""Helpers of the catalog tests: real encoded audio with real tags, song rows, an isolated MEDIA_ROOT."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from pathlib import Path
+
+import mutagen
+import pytest
+import soundfile
+from django.core.files.uploadedfile import SimpleUploadedFile
+from mutagen.id3 import ID3, TALB, TDRC, TIT2, TPE1
+from mutagen.wave import WAVE
+
+from catalog.models import Genre, GenrePrediction, Song
+from tests import audio_fixtures
+
+#: extension -> (soundfile format, subtype)
+ENCODINGS = {
+    "wav": ("WAV", "PCM_16"),
+    "flac": ("FLAC", "PCM_16"),
+    "ogg": ("OGG", "VORBIS"),
+    "opus": ("OGG", "OPUS"),
+    "mp3": ("MP3", "MPEG_LAYER_III"),
+}
+_counter = itertools.count(1)
+
+
+def mp3_encoder_available() -> bool:
+    return "MP3" in soundfile.available_formats() or audio_fixtures.has_ffmpeg()
+
+
+def write_song(path: Path, seconds: float = 2.0, sr: int = 22050, freq_hz: float = 440.0, channels: int = 1) -> Path:
+    """A tone with a little noise (so every call gives different bytes), encoded as the file's extension says."""
+    extension = path.suffix.lstrip(".")
+    sr = 48000 if extension == "opus" else sr
+    mono = audio_fixtures.tone(seconds, sr, freq_hz, 0.3) + audio_fixtures.noise(seconds, sr, 0.01, seed=next(_counter))
+    samples = audio_fixtures.multichannel(mono, channels)
+    if extension == "mp3" and "MP3" not in soundfile.available_formats():
+        source = audio_fixtures.write_audio(path.with_suffix(".source.wav"), samples, sr)
+        return audio_fixtures.ffmpeg_encode(source, path)
+    audio_format, subtype = ENCODINGS[extension]
+    return audio_fixtures.write_audio(path, samples, sr, subtype, audio_format)
+
+
+def write_tags(path: Path, title: str, artist: str, album: str, year: str) -> None:
+    """Tags the way players write them: ID3 in WAV and MP3, Vorbis comments in FLAC and Ogg."""
+    if path.suffix in {".wav", ".mp3"}:
+        tags = ID3()
+        for frame in (TIT2(encoding=3, text=title), TPE1(encoding=3, text=artist), TALB(encoding=3, text=album),
+                      TDRC(encoding=3, text=year)):
+            tags.add(frame)
+        if path.suffix == ".wav":
+            wave = WAVE(path)
+            wave.add_tags()
+            wave.tags.update(tags)
+            wave.save()
+        else:
+            tags.save(path)
+        return
+    audio = mutagen.File(path)
+    audio["title"], audio["artist"], audio["album"], audio["date"] = title, artist, album, year
+    audio.save()
+
+
+def upload_of(path: Path, name: str | None = None, content_type: str = "application/octet-stream") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name or path.name, path.read_bytes(), content_type=content_type)
+
+
+def stored_files(media_root: Path) -> list[Path]:
+    return [path for path in Path(media_root).rglob("*") if path.is_file()]
+
+
+def genre(slug: str, colour: str = "#1db954", **extra) -> Genre:
+    return Genre.objects.get_or_create(slug=slug, defaults={"name": slug.title(), "colour": colour, **extra})[0]
+
+
+def make_song(user=None, *, top_genre: Genre | None = None, probability: float | None = None, model_version=None,
+              **fields) -> Song:
+    """A song row without a file (for pages, queries and permissions); with predictions when a model is given."""
+    n = next(_counter)
+    sha = hashlib.sha256(f"catalog-test-song-{n}".encode()).hexdigest()
+    values = {"title": f"Song {n}", "artist": f"Artist {n % 7}", "album": f"Album {n % 3}", "duration_s": 180.0,
+              "audio_file": f"audio/{sha}.wav", "sha256": sha, "size_bytes": 1000, "audio_format": "wav",
+              "uploaded_by": user, **fields}
+    if top_genre is not None:
+        values.update(top_genre=top_genre, top_probability=probability if probability is not None else 0.8,
+                      status=Song.Status.CLASSIFIED, classified_with=model_version)
+    song = Song.objects.create(**values)
+    if model_version is not None and top_genre is not None:
+        GenrePrediction.objects.create(song=song, model_version=model_version, genre=top_genre,
+                                       probability=song.top_probability)
+    return song
+
+
+@pytest.fixture
+def media_root(settings, tmp_path) -> Path:
+    """Each test stores its files under its own MEDIA_ROOT."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MEDIA_ROOT.mkdir()
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def fast_passwords(settings):
+    """Users made by the shared fixtures skip the deliberately slow password hashing (Django's testing advice)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
