@@ -9,6 +9,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "skybeat.settings")
 app = Celery("skybeat")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+app.autodiscover_tasks(related_name="training_tasks")  # classifier.training_tasks (the training queue)
 
 
 @app.task(name="skybeat.ping")

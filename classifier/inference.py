@@ -1,0 +1,344 @@
+"""Classifying songs in the workers: the active model, loaded once per process, applied to a song's frames.
+
+TensorFlow is imported only when a model is first loaded (``features`` and ``genre_model`` are imported
+lazily), so the web process, which imports this module to enqueue tasks, never pays for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import Storage
+from django.db import OperationalError, transaction
+from django.utils import timezone
+
+from catalog.models import Genre, GenrePrediction, Song
+from catalog.signals import song_classified
+from skybeat.errors import InvalidAudio
+
+from . import registry
+from .models import ModelVersion
+
+if TYPE_CHECKING:
+    from .genre_model import GenreModel
+
+logger = logging.getLogger(__name__)
+
+#: Set by the worker's main process (classifier.signals) for its pool processes.
+CONCURRENCY_ENV = "SKYBEAT_WORKER_CONCURRENCY"
+#: Errors worth retrying: the database busy or away, shared storage hiccups.
+TRANSIENT_ERRORS = (OperationalError, OSError)
+#: A model that failed to load is tried again after this long (not on every song).
+RELOAD_FAILED_AFTER_S = 60.0
+NEUTRAL_COLOUR = "#8888aa"
+PROBABILITY_DECIMALS = 4
+
+
+class ModelUnavailable(Exception):
+    """No model can classify songs in this process; the message says why."""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    version_id: int
+    name: str
+    genre_model: GenreModel
+
+
+@dataclass(frozen=True)
+class FileClassification:
+    """A model's view of one audio file: per-frame and whole-song genre probabilities."""
+
+    genres: list[str]
+    song_probs: np.ndarray  # (G,), sums to 1
+    frame_probs: np.ndarray  # (n, G)
+    frame_starts_s: list[float]
+    duration_s: float
+
+    def top(self, count: int = 3) -> list[tuple[str, float]]:
+        order = np.argsort(-self.song_probs)[:count]
+        return [(self.genres[i], float(self.song_probs[i])) for i in order]
+
+    def timeline(self) -> dict:
+        frames = [
+            [round(start_s, 3), [round(float(p), PROBABILITY_DECIMALS) for p in probs]]
+            for start_s, probs in zip(self.frame_starts_s, self.frame_probs, strict=True)
+        ]
+        return {"genres": list(self.genres), "frames": frames}
+
+
+# --- The model of this process ---------------------------------------------------------------------------------
+
+_lock = threading.RLock()  # held while TensorFlow is imported or a model loaded (not thread-safe)
+_loaded: LoadedModel | None = None
+_failed: dict[int, tuple[float, str]] = {}  # version id -> (time.monotonic(), reason) of its last failed load
+_threads_configured = False
+
+
+def configure_threads() -> None:
+    """Import TensorFlow with thread pools sized for this process's share of the cores (os.cpu_count() //
+    worker concurrency). Under the lock: two threads importing TensorFlow at once see half-initialised modules."""
+    global _threads_configured
+    with _lock:
+        if _threads_configured:
+            return
+        from .genre_model import configure_tensorflow_threads
+
+        concurrency = max(1, int(os.environ.get(CONCURRENCY_ENV) or 1))
+        threads = max(1, (os.cpu_count() or 1) // concurrency)
+        configure_tensorflow_threads(threads)
+        _threads_configured = True
+    logger.info("TensorFlow: %d thread(s) per pool (concurrency %d, %s cores)", threads, concurrency, os.cpu_count())
+
+
+def preload_in_background() -> threading.Thread:
+    """Load the active model in a thread (pool processes must report ready within seconds)."""
+    thread = threading.Thread(target=_preload, name="skybeat-model-preload", daemon=True)
+    thread.start()
+    return thread
+
+
+def _preload() -> None:
+    from django.db import connection
+
+    try:
+        current_model()
+    except ModelUnavailable as exc:
+        logger.warning("No model preloaded: %s", exc)
+    except Exception:  # the first task will try again and report the problem on its song
+        logger.exception("Preloading the active model failed")
+    finally:
+        connection.close()
+
+
+def current_model() -> LoadedModel:
+    """The active model, loaded once per process and again only when another version becomes active.
+
+    A version that fails to load gets its ``load_error`` recorded; the process then keeps the model it had.
+    """
+    global _loaded
+    active_id = ModelVersion.objects.filter(active=True).values_list("pk", flat=True).first()
+    with _lock:
+        if _loaded is not None and _loaded.version_id == active_id:
+            return _loaded
+        if active_id is None:
+            raise ModelUnavailable("no model is active")
+        version = ModelVersion.objects.get(pk=active_id)
+        failed_at, reason = _failed.get(version.pk, (None, ""))
+        if failed_at is not None and time.monotonic() - failed_at < RELOAD_FAILED_AFTER_S:
+            return _fallback(version, reason)
+        try:
+            genre_model = load_version(version)
+        except Exception as exc:  # whatever stops a model loading makes it unusable: record it, never crash
+            reason = str(exc) or exc.__class__.__name__
+            _failed[version.pk] = (time.monotonic(), reason)
+            logger.error("Could not load model %s: %s", version.name, reason)
+            ModelVersion.objects.filter(pk=version.pk).update(load_error=reason)
+            return _fallback(version, reason)
+        _failed.pop(version.pk, None)
+        if version.load_error:
+            ModelVersion.objects.filter(pk=version.pk).update(load_error="")
+        _loaded = LoadedModel(version_id=version.pk, name=version.name, genre_model=genre_model)
+        logger.info("Loaded model %s (%d genres)", version.name, len(genre_model.genres))
+        return _loaded
+
+
+def _fallback(version: ModelVersion, reason: str) -> LoadedModel:
+    if _loaded is None:
+        raise ModelUnavailable(f"{version.name}: {reason}")
+    logger.warning("Model %s is unusable (%s); still using %s", version.name, reason, _loaded.name)
+    return _loaded
+
+
+def load_version(version: ModelVersion) -> GenreModel:
+    """Load ``version``'s files (writing the pretrained-tags artefact first if it was never written)."""
+    from .genre_model import MANIFEST, build_pretrained_tags_model, load_genre_model, save_genre_model
+
+    configure_threads()
+    directory = registry.artefact_dir(version)
+    if version.architecture == ModelVersion.Architecture.PRETRAINED_TAGS and not (directory / MANIFEST).exists():
+        # Derived from the installed musicnn package only: safe to (re)create; several workers may race here.
+        save_genre_model(build_pretrained_tags_model(), directory)
+        logger.info("Wrote the pretrained-tags model to %s", directory)
+    genre_model = load_genre_model(directory)
+    if genre_model.genres != version.genres or genre_model.settings.to_dict() != version.feature_params:
+        logger.warning("Model %s: the registry disagreed with its files; the files win", version.name)
+        ModelVersion.objects.filter(pk=version.pk).update(
+            genres=genre_model.genres, feature_params=genre_model.settings.to_dict()
+        )
+    return genre_model
+
+
+# --- Classifying -----------------------------------------------------------------------------------------------
+
+
+def classify_file(path: str | Path, genre_model: GenreModel) -> FileClassification:
+    """Run all frames of one file through the model as one batch. Raises InvalidAudio for unusable audio."""
+    from .features import song_frames
+
+    frames = song_frames(path, genre_model.settings)
+    frame_probs, song_probs = genre_model.predict(frames.frames)
+    song_probs = np.asarray(song_probs, dtype=np.float64)
+    return FileClassification(
+        genres=list(genre_model.genres),
+        song_probs=song_probs / song_probs.sum(),
+        frame_probs=np.asarray(frame_probs, dtype=np.float64),
+        frame_starts_s=[float(s) for s in frames.starts_s],
+        duration_s=float(frames.duration_s),
+    )
+
+
+def classify_song(song_id: int) -> Song | None:
+    """Classify a song with the active model and store the result; idempotent.
+
+    Ends with the song ``classified`` or ``failed`` (with a readable reason); a song deleted meanwhile is
+    skipped quietly (None). Transient errors (TRANSIENT_ERRORS) propagate for the task to retry.
+    """
+    if not _set_status(song_id, Song.Status.PROCESSING):
+        logger.info("Song %s no longer exists; nothing to classify", song_id)
+        return None
+    song = Song.objects.filter(pk=song_id).first()
+    if song is None:
+        return None
+    try:
+        loaded = current_model()
+    except ModelUnavailable as exc:
+        return mark_failed(song_id, f"No usable model: {exc}")
+    storage, name = song.audio_file.storage, song.audio_file.name
+    if not name or not storage.exists(name):
+        return mark_failed(song_id, "The audio file is missing from storage")
+    try:
+        with local_file(storage, name) as path:
+            result = classify_file(path, loaded.genre_model)
+            spectrogram = save_spectrogram(path, song.sha256, loaded.genre_model)
+    except InvalidAudio as exc:
+        return mark_failed(song_id, audio_reason(exc))
+    return save_classification(song_id, loaded, result, spectrogram)
+
+
+def save_classification(song_id: int, loaded: LoadedModel, result: FileClassification, spectrogram: str) -> Song | None:
+    """Replace the song's predictions under this model in one transaction, then announce them."""
+    with transaction.atomic():
+        song = Song.objects.select_for_update().filter(pk=song_id).first()
+        if song is None:
+            song_storage().delete(spectrogram)
+            return None
+        genres = ensure_genres(result.genres)
+        GenrePrediction.objects.filter(song=song, model_version_id=loaded.version_id).delete()
+        GenrePrediction.objects.bulk_create([
+            GenrePrediction(song=song, model_version_id=loaded.version_id, genre=genres[slug], probability=float(p))
+            for slug, p in zip(result.genres, result.song_probs, strict=True)
+        ])
+        top_slug, top_probability = result.top(1)[0]
+        song.top_genre = genres[top_slug]
+        song.top_probability = top_probability
+        song.classified_with_id = loaded.version_id
+        song.timeline = result.timeline()
+        song.spectrogram.name = spectrogram
+        song.status = Song.Status.CLASSIFIED
+        song.failure_reason = ""
+        song.status_changed_at = timezone.now()
+        song.save(update_fields=["top_genre", "top_probability", "classified_with", "timeline", "spectrogram",
+                                 "status", "failure_reason", "status_changed_at"])
+        transaction.on_commit(lambda: song_classified.send(sender=Song, song_id=song_id))
+    logger.info("Song %s: %s (%.2f) with %s", song_id, top_slug, top_probability, loaded.name)
+    return song
+
+
+def ensure_genres(slugs: list[str]) -> dict[str, Genre]:
+    """The Genre rows for ``slugs``, creating those the database lacks (names from DEFAULT_GENRES if known)."""
+    from .genre_model import DEFAULT_GENRES
+
+    known = {genre.slug: genre for genre in Genre.objects.filter(slug__in=slugs)}
+    defaults = {slug: (name, colour, description) for slug, name, colour, description in DEFAULT_GENRES}
+    for slug in slugs:
+        if slug not in known:
+            name, colour, description = defaults.get(slug, (slug.replace("-", " ").title(), NEUTRAL_COLOUR, ""))
+            known[slug], _ = Genre.objects.get_or_create(
+                slug=slug, defaults={"name": name, "colour": colour, "description": description}
+            )
+    return known
+
+
+def save_spectrogram(audio_path: Path, sha256: str, genre_model: GenreModel) -> str:
+    """Render the song's mel spectrogram and store it as spectrograms/<sha256>.png; returns its storage name."""
+    from .features import mel_spectrogram_png
+
+    name, storage = f"spectrograms/{sha256}.png", song_storage()
+    with tempfile.TemporaryDirectory(prefix="skybeat-spectrogram-") as scratch:
+        png = Path(scratch) / "spectrogram.png"
+        mel_spectrogram_png(audio_path, png, genre_model.settings)
+        storage.delete(name)  # same name on every run: replace, don't pile up copies
+        with png.open("rb") as handle:
+            return storage.save(name, File(handle))
+
+
+def song_storage() -> Storage:
+    """Where songs' spectrograms are stored."""
+    return Song._meta.get_field("spectrogram").storage
+
+
+@contextmanager
+def local_file(storage: Storage, name: str) -> Iterator[Path]:
+    """A filesystem path for a stored file: the file itself on local storage, else a temporary copy."""
+    try:
+        local = storage.path(name)
+    except NotImplementedError:
+        local = None
+    if local is not None:
+        yield Path(local)
+        return
+    suffix = Path(name).suffix
+    with tempfile.NamedTemporaryFile(prefix="skybeat-audio-", suffix=suffix) as copy, storage.open(name, "rb") as src:
+        shutil.copyfileobj(src, copy)
+        copy.flush()
+        yield Path(copy.name)
+
+
+def mark_failed(song_id: int, reason: str) -> None:
+    logger.warning("Song %s failed: %s", song_id, reason)
+    _set_status(song_id, Song.Status.FAILED, reason)
+
+
+def _set_status(song_id: int, status: str, reason: str = "") -> bool:
+    return bool(
+        Song.objects.filter(pk=song_id).update(status=status, failure_reason=reason, status_changed_at=timezone.now())
+    )
+
+
+def fail_unexpected(song_id: int, exc: Exception) -> None:
+    """A bug or unforeseen error: the song fails naming it (retry once fixed); the log keeps the trace."""
+    logger.error("Song %s: unexpected error while classifying", song_id, exc_info=exc)
+    mark_failed(song_id, f"Classification failed unexpectedly ({type(exc).__name__}: {exc})")
+
+
+def audio_reason(exc: InvalidAudio) -> str:
+    """"Could not decode audio: <why>", without doubling the phrase when the decoder's message has it already."""
+    message = str(exc).strip() or "unknown decoding error"
+    prefix = "Could not decode audio"
+    if message.lower().startswith(prefix.lower()):
+        return prefix + message[len(prefix):]
+    return f"{prefix}: {message}"
+
+
+def timeout_reason() -> str:
+    return f"Classification took longer than {settings.CELERY_TASK_SOFT_TIME_LIMIT} s and was stopped"
+
+
+def transient_reason(exc: Exception, attempts: int) -> str:
+    if isinstance(exc, OperationalError):
+        return f"The database was unavailable ({exc}); gave up after {attempts} attempts"
+    return f"Could not read the audio file from storage ({exc}); gave up after {attempts} attempts"
