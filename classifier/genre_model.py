@@ -1,0 +1,388 @@
+"""The genre model the rest of SKYBEAT uses: predict a song's genres from its frames, save and load it.
+
+Architectures (``classifier.models.ModelVersion.Architecture``):
+
+- ``pretrained-tags``: no training needed. The pretrained musicnn taggers (MSD and MTT) tag every frame; the
+  tags that name genres are mapped onto SKYBEAT's default genres (:data:`GENRE_TABLE`) and calibrated (see
+  :class:`PretrainedTagsGenreModel`).
+- ``crnn-feature-extractor``: a frozen musicnn backbone embeds each frame; a trained CRNN head classifies them.
+- ``crnn-fine-tune`` / ``crnn-from-scratch``: one trained Keras network from frames to genres.
+
+An artefact is a directory: ``manifest.json`` (format version, architecture, genres, FrameSettings, backbones
+with their weight versions, and the SHA-256 of every other file) plus the architecture's files. Backbone weights
+are never copied into an artefact; they are re-read from the installed musicnn package, whose version must match.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from classifier.features import FrameSettings
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+log = logging.getLogger(__name__)
+
+
+class ModelLoadError(Exception):
+    """A genre model artefact cannot be used; the message says why."""
+
+
+class GenreRow(NamedTuple):
+    slug: str
+    name: str
+    colour: str
+    description: str
+    msd_tags: tuple[str, ...]  # MSD_musicnn tags naming this genre
+    mtt_tags: tuple[str, ...]  # MTT_musicnn tags naming this genre
+
+
+# SKYBEAT's default genres, and which pretrained tags name each one (only tags that name a genre or a sub-genre
+# of it; instruments, moods and decades are left out). Reggae has no tag in either tagger, so the pretrained-tags
+# model cannot predict it; a trained model can.
+GENRE_TABLE: list[GenreRow] = [
+    GenreRow("blues", "Blues", "#3b6fb6", "Twelve-bar forms, blue notes, guitar and voice.", ("blues",), ()),
+    GenreRow("classical", "Classical", "#b08d57", "Orchestral, chamber and solo art music.", (),
+             ("classical", "classic", "harpsichord", "opera", "choral")),
+    GenreRow("country", "Country", "#c8762b", "American roots: steel guitar, fiddle, storytelling.",
+             ("country",), ("country",)),
+    GenreRow("electronic", "Electronic", "#19b5c9", "Synthesisers and machines: techno, electronica, electro.",
+             ("electronic", "electronica", "electro"), ("electronic", "techno")),
+    GenreRow("folk", "Folk", "#7a9a3a", "Traditional and acoustic song.", ("folk",), ()),
+    GenreRow("hip-hop", "Hip-hop", "#8e44ad", "Rap over beats and samples.", ("Hip-Hop",), ()),
+    GenreRow("jazz", "Jazz", "#d4a017", "Swing, improvisation, extended harmony.", ("jazz",), ()),
+    GenreRow("metal", "Metal", "#4a4a4a", "Heavy distorted guitars, power and speed.",
+             ("metal", "heavy metal"), ("metal",)),
+    GenreRow("pop", "Pop", "#e84393", "Hooks, choruses and the charts.", ("pop", "indie pop"), ("pop",)),
+    GenreRow("punk", "Punk", "#d63031", "Short, fast, loud and raw.", ("punk",), ()),
+    GenreRow("reggae", "Reggae", "#27ae60", "Off-beat skank and deep bass from Jamaica.", (), ()),
+    GenreRow("rnb-soul", "R&B / Soul", "#a0522d", "Rhythm and blues, soul and their heirs.", ("soul", "rnb"), ()),
+    GenreRow("rock", "Rock", "#c0392b", "Guitars, bass and drums, from classic to alternative.",
+             ("rock", "classic rock", "alternative rock", "indie rock", "hard rock", "Progressive rock"), ("rock",)),
+    GenreRow("ambient", "Ambient", "#5f9ea0", "Atmosphere and texture over beat.", ("ambient", "chillout"),
+             ("ambient", "new age")),
+    GenreRow("dance", "Dance", "#f39c12", "Club music made for the dance floor: house, dance-pop.",
+             ("dance", "House"), ("dance",)),
+    GenreRow("funk", "Funk", "#e67e22", "Syncopated grooves, slap bass and horns.", ("funk",), ()),
+]
+DEFAULT_GENRES: list[tuple[str, str, str, str]] = [(r.slug, r.name, r.colour, r.description) for r in GENRE_TABLE]
+
+
+def configure_tensorflow_threads(n: int) -> None:
+    """Use ``n`` threads inside TensorFlow ops and ``n`` for running independent ops in parallel.
+
+    Call it once per process before TensorFlow runs its first operation (before any model is built or
+    loaded), e.g. at worker start-up: TensorFlow fixes its thread pools when its runtime starts, after which
+    this only logs a warning. Also sets TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS for child processes.
+    """
+    os.environ["TF_NUM_INTRAOP_THREADS"] = os.environ["TF_NUM_INTEROP_THREADS"] = str(n)
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(n)
+        tf.config.threading.set_inter_op_parallelism_threads(n)
+    except RuntimeError:
+        log.warning("TensorFlow is already running; its thread pools keep their size (asked for %d)", n)
+
+
+def _require_musicnn_features(settings: FrameSettings) -> None:
+    """The musicnn backbones were trained on these features only (skip_s and max_frames are free)."""
+    musicnn = FrameSettings(skip_s=settings.skip_s, max_frames=settings.max_frames)
+    if settings != musicnn:
+        raise ValueError(f"musicnn backbones need {musicnn}, got {settings}")
+
+
+# --- models ------------------------------------------------------------------------------------------------------
+
+class GenreModel:
+    """Predicts genre probabilities from a song's log-mel frames (see ``classifier.features.song_frames``).
+
+    ``genres``: genre slugs in output order; ``settings``: the FrameSettings frames must be computed with;
+    ``architecture``: one of ModelVersion.Architecture's values.
+    """
+
+    architecture: str = ""
+
+    def __init__(self, genres: list[str], settings: FrameSettings):
+        self.genres = list(genres)
+        self.settings = settings
+
+    def predict(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """frames (n, frame_length, n_mels) -> (frame_probs (n, G), song_probs (G,)), float64.
+
+        One call per network for all the frames (inside, the musicnn backbones take them one by one, which is
+        fastest on CPU: see MusicnnTagger.predict). Each row of frame_probs, and song_probs (their mean), sums to 1.
+        """
+        frames = np.asarray(frames, dtype=np.float32)
+        expected = (self.settings.frame_length, self.settings.n_mels)
+        if frames.ndim != 3 or frames.shape[1:] != expected or len(frames) == 0:
+            raise ValueError(f"expected frames shaped (n >= 1, {expected[0]}, {expected[1]}), got {frames.shape}")
+        frame_probs = self._frame_probs(frames).astype(np.float64)
+        frame_probs /= frame_probs.sum(axis=1, keepdims=True)
+        song_probs = frame_probs.mean(axis=0)
+        return frame_probs, song_probs / song_probs.sum()
+
+    def _frame_probs(self, frames: np.ndarray) -> np.ndarray:
+        """(n, frame_length, n_mels) float32 -> (n, G) probabilities."""
+        raise NotImplementedError
+
+    def _save_files(self, directory: Path) -> dict:
+        """Write the architecture's files into ``directory``; return its extra manifest entries."""
+        raise NotImplementedError
+
+    @classmethod
+    def _load_files(cls, directory: Path, manifest: dict, genres: list[str], settings: FrameSettings) -> GenreModel:
+        raise NotImplementedError
+
+
+class PretrainedTagsGenreModel(GenreModel):
+    """Genres from the pretrained MSD and MTT musicnn taggers' genre tags (:data:`GENRE_TABLE`), no training.
+
+    Calibration, per frame:
+
+    1. Each tag's logit minus its mean logit over the tagger's training data, which the weights themselves give
+       exactly (:meth:`MusicnnTagger.training_mean_logits`): z = how many log-odds more this frame says "tag"
+       than the average training clip. This removes the tags' different base rates (MSD's "rock" is the most
+       frequent tag, "House" one of the rarest) without any audio data, which SKYBEAT does not ship.
+    2. A genre's score is the max of z over its tags in both taggers: families owning many tags (rock owns six
+       MSD tags) are not favoured as a sum would, and a genre named by both taggers uses the stronger evidence.
+    3. softmax(score / temperature) over the genres, temperature 1: probabilities proportional to the odds
+       ratios of step 1.
+
+    Nothing here is fitted to audio: the two reference clips only check the result (tests/test_genre_model.py).
+    Honest limits: the reference is the taggers' training sets (MSD / MagnaTagATune), not this library; genres
+    without a tag (reggae) are not predicted; the max over more tags is slightly optimistic for big families.
+    """
+
+    architecture = "pretrained-tags"
+    TAG_MAP = "tag_map.json"
+
+    def __init__(self, genres: list[str], settings: FrameSettings, tag_columns: dict[str, dict[str, list[str]]],
+                 mean_logits: dict[str, list[float]], temperature: float = 1.0):
+        super().__init__(genres, settings)
+        from classifier.backbones import load_musicnn
+
+        self.tag_columns, self.mean_logits, self.temperature = tag_columns, mean_logits, temperature
+        self.backbones = sorted(tag_columns)
+        self._taggers = {name: load_musicnn(name) for name in self.backbones}
+        _require_musicnn_features(settings)
+        # Column indices of each genre's tags in the concatenation of the backbones' outputs.
+        offsets = dict(zip(self.backbones, np.cumsum([0] + [len(self._taggers[n].labels) for n in self.backbones])))
+        self._columns = []
+        for genre in self.genres:
+            columns = [offsets[name] + self._taggers[name].labels.index(tag)
+                       for name in self.backbones for tag in tag_columns[name].get(genre, [])]
+            if not columns:
+                raise ValueError(f"genre {genre!r} has no tag")
+            self._columns.append(columns)
+        self._mean = np.concatenate([np.asarray(mean_logits[name], np.float32) for name in self.backbones])
+
+    def _frame_probs(self, frames: np.ndarray) -> np.ndarray:
+        z = np.concatenate([self._taggers[name].predict(frames)["logits"] for name in self.backbones], 1)
+        z -= self._mean
+        scores = np.stack([z[:, columns].max(axis=1) for columns in self._columns], axis=1) / self.temperature
+        scores = np.exp(scores - scores.max(axis=1, keepdims=True))
+        return scores / scores.sum(axis=1, keepdims=True)
+
+    def _save_files(self, directory: Path) -> dict:
+        payload = {"tag_columns": self.tag_columns, "mean_logits": self.mean_logits, "temperature": self.temperature}
+        (directory / self.TAG_MAP).write_text(json.dumps(payload, indent=1))
+        return {"backbones": self.backbones}
+
+    @classmethod
+    def _load_files(cls, directory, manifest, genres, settings):
+        payload = json.loads((directory / cls.TAG_MAP).read_text())
+        return cls(genres, settings, payload["tag_columns"], payload["mean_logits"], float(payload["temperature"]))
+
+
+def build_pretrained_tags_model(settings: FrameSettings | None = None) -> PretrainedTagsGenreModel:
+    """The out-of-the-box genre model: :data:`GENRE_TABLE`'s genres that have tags, from both musicnn taggers."""
+    from classifier.backbones import load_musicnn
+
+    rows = [row for row in GENRE_TABLE if row.msd_tags or row.mtt_tags]
+    tag_columns = {"MSD_musicnn": {r.slug: list(r.msd_tags) for r in rows if r.msd_tags},
+                   "MTT_musicnn": {r.slug: list(r.mtt_tags) for r in rows if r.mtt_tags}}
+    mean_logits = {name: load_musicnn(name).training_mean_logits().tolist() for name in tag_columns}
+    return PretrainedTagsGenreModel([r.slug for r in rows], settings or FrameSettings(), tag_columns, mean_logits)
+
+
+class _KerasGenreModel(GenreModel):
+    """A genre model around one Keras network (see classifier.networks) saved as ``network.keras``."""
+
+    NETWORK = "network.keras"
+
+    def __init__(self, genres: list[str], settings: FrameSettings, network, backbone: str | None = None):
+        super().__init__(genres, settings)
+        import tensorflow as tf
+
+        self.network, self.backbone = network, backbone
+        shape = network.input.shape[2:]
+        spec = tf.TensorSpec((None, None, *shape), tf.float32)
+        self._infer = tf.function(lambda x: network(x, training=False)["frames"], input_signature=[spec])
+
+    def _network_input(self, frames: np.ndarray) -> np.ndarray:
+        """(n, frame_length, n_mels) -> the network's input for one song, (1, n, ...)."""
+        return frames[None]
+
+    def _frame_probs(self, frames: np.ndarray) -> np.ndarray:
+        return self._infer(self._network_input(frames)).numpy()[0]
+
+    def _save_files(self, directory: Path) -> dict:
+        self.network.save(directory / self.NETWORK)
+        return {"backbones": [self.backbone] if self.backbone else []}
+
+    @classmethod
+    def _load_files(cls, directory, manifest, genres, settings):
+        import keras
+
+        import classifier.networks  # noqa: F401  (registers the custom layers)
+
+        network = keras.saving.load_model(directory / cls.NETWORK, compile=False)
+        if network.output["frames"].shape[-1] != len(genres):
+            raise ModelLoadError(f"the network has {network.output['frames'].shape[-1]} outputs for "
+                                 f"{len(genres)} genres")
+        backbones = manifest["backbones"]
+        return cls(genres, settings, network, backbones[0] if backbones else None)
+
+
+class CrnnFineTuneGenreModel(_KerasGenreModel):
+    """The fine-tuned pretrained encoder + CRNN head, one network from frames (networks.build_finetune_model)."""
+
+    architecture = "crnn-fine-tune"
+
+
+class CrnnFromScratchGenreModel(_KerasGenreModel):
+    """The CRNN baseline trained from scratch (networks.build_from_scratch_model)."""
+
+    architecture = "crnn-from-scratch"
+
+
+class CrnnFeatureExtractorGenreModel(_KerasGenreModel):
+    """A frozen musicnn backbone's per-frame embeddings into a trained head (networks.build_crnn_head)."""
+
+    architecture = "crnn-feature-extractor"
+
+    def __init__(self, genres: list[str], settings: FrameSettings, network, backbone: str | None = None):
+        from classifier.backbones import load_musicnn
+
+        if backbone is None:
+            raise ValueError("a feature-extractor model needs its backbone's name")
+        _require_musicnn_features(settings)
+        super().__init__(genres, settings, network, backbone)
+        self._tagger = load_musicnn(backbone)
+
+    def _network_input(self, frames: np.ndarray) -> np.ndarray:
+        return self._tagger.embed(frames)[None]
+
+
+ARCHITECTURES: dict[str, type[GenreModel]] = {
+    cls.architecture: cls for cls in (PretrainedTagsGenreModel, CrnnFeatureExtractorGenreModel,
+                                      CrnnFineTuneGenreModel, CrnnFromScratchGenreModel)
+}
+
+
+# --- artefacts ---------------------------------------------------------------------------------------------------
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def save_genre_model(model: GenreModel, directory: str | Path) -> Path:
+    """Write ``model`` to ``directory`` atomically: built in a temporary sibling directory, then renamed into
+    place (an existing artefact there is replaced). Returns the directory."""
+    from classifier.backbones import backbone_version
+
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    try:
+        extra = model._save_files(staging)
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "architecture": model.architecture,
+            "genres": model.genres,
+            "frame_settings": model.settings.to_dict(),
+            "backbone_versions": {name: backbone_version(name) for name in extra["backbones"]},
+            "files": {p.name: _sha256(p) for p in sorted(staging.iterdir())},
+            **extra,
+        }
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=1))
+        if directory.exists():
+            retired = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old.", dir=directory.parent))
+            os.replace(directory, retired / "artefact")
+            os.replace(staging, directory)
+            shutil.rmtree(retired)
+        else:
+            os.replace(staging, directory)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return directory
+
+
+def _read_manifest(directory: Path) -> dict:
+    try:
+        manifest = json.loads((directory / MANIFEST).read_text())
+    except FileNotFoundError as exc:
+        raise ModelLoadError(f"no {MANIFEST} in {directory}") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelLoadError(f"unreadable {MANIFEST}: {exc}") from exc
+    if not isinstance(manifest, dict):
+        raise ModelLoadError(f"{MANIFEST} is not a JSON object")
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ModelLoadError(f"artefact format {version!r} is not supported (this SKYBEAT reads {FORMAT_VERSION})")
+    return manifest
+
+
+def _check_files(directory: Path, manifest: dict) -> None:
+    from classifier.backbones import backbone_version
+
+    for name, digest in manifest["files"].items():
+        path = directory / name
+        if not path.is_file():
+            raise ModelLoadError(f"missing file {name}")
+        if _sha256(path) != digest:
+            raise ModelLoadError(f"{name} is corrupt (checksum mismatch)")
+    for name, version in manifest["backbone_versions"].items():
+        try:
+            installed = backbone_version(name)
+        except (ValueError, RuntimeError) as exc:
+            raise ModelLoadError(f"backbone {name}: {exc}") from exc
+        if installed != version:
+            raise ModelLoadError(f"the model was made with backbone {version}, but {installed} is installed")
+
+
+def load_genre_model(directory: str | Path) -> GenreModel:
+    """The genre model saved in ``directory``. Raises ModelLoadError with the reason if it cannot be used."""
+    directory = Path(directory)
+    manifest = _read_manifest(directory)
+    architecture = manifest.get("architecture")
+    if architecture not in ARCHITECTURES:
+        raise ModelLoadError(f"unknown architecture {architecture!r}")
+    try:
+        cls = ARCHITECTURES[architecture]
+        genres = manifest["genres"]
+        if not genres or not all(isinstance(g, str) for g in genres):
+            raise ModelLoadError("the manifest's genres are not a list of slugs")
+        settings = FrameSettings.from_dict(manifest["frame_settings"])
+        _check_files(directory, manifest)
+        return cls._load_files(directory, manifest, genres, settings)
+    except ModelLoadError:
+        raise
+    except KeyError as exc:
+        raise ModelLoadError(f"the manifest lacks {exc}") from exc
+    except Exception as exc:  # anything a damaged artefact can raise (Keras, JSON, shapes): a reason, not a crash
+        raise ModelLoadError(f"{type(exc).__name__}: {exc}") from exc
