@@ -222,7 +222,7 @@ def read_tags(path: Path) -> dict[str, str]:
     """Title, artist, album and year from ID3, Vorbis comments or MP4 atoms; missing or unreadable tags are skipped."""
     try:
         audio = mutagen.File(str(path))
-    except (mutagen.MutagenError, OSError, ValueError, struct.error):
+    except Exception:  # mutagen parses hostile bytes in pure Python and can raise anything (IndexError, ...)
         return {}
     tags = getattr(audio, "tags", None)
     if not tags:

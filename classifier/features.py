@@ -99,7 +99,7 @@ def audio_duration_s(path: str | Path) -> float:
         info = mutagen.File(path)
         if info is not None and getattr(info.info, "length", 0) > 0:
             return float(info.info.length)
-    except mutagen.MutagenError:
+    except Exception:  # mutagen parses hostile bytes in pure Python and can raise anything; audioread decides next
         pass
     try:
         with audioread.audio_open(str(path)) as f:

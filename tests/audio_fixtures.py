@@ -184,3 +184,17 @@ def write_long_silence(path: str | Path, seconds: float, sr: int = 8000, subtype
             f.write(block)
             written += block.size
     return path
+
+
+def write_ogg_with_stray_page(path: str | Path, seconds: float = 2.0, sr: int = 22050) -> Path:
+    """A valid Ogg Vorbis tone with an empty page (bad CRC, no segments) slipped in after the first page.
+
+    libogg skips the page and decodes the stream; a tag reader that trusts it finds no comment packet.
+    """
+    path = Path(path)
+    data = write_tone(path, seconds, sr=sr, subtype="VORBIS", fmt="OGG").read_bytes()
+    second = data.index(b"OggS", 4)
+    serial = data[14:18]
+    stray = b"OggS\x00\x00" + bytes(8) + serial + (1).to_bytes(4, "little") + bytes(4) + b"\x00"
+    path.write_bytes(data[:second] + stray + data[second:])
+    return path

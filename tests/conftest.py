@@ -1,10 +1,12 @@
 """Shared fixtures: a real Celery worker process, a real browser, users."""
 
 import os
+import signal
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -44,42 +46,67 @@ def purge_queues() -> None:
                 pass
 
 
+def start_worker(env: dict, log_path: Path, ready: Callable[[], bool] | None = None, extra_args: Sequence[str] = (),
+                 timeout_s: float = 180) -> subprocess.Popen:
+    """Start `celery -A skybeat worker` (concurrency 1, all queues) in its own session, logging to ``log_path``.
+
+    Returns once ``ready()`` is true (by default: the worker logged that it is ready); the process has
+    ``log_path``. Stop it with :func:`stop_worker`.
+    """
+    log = open(log_path, "w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "skybeat", "worker", "--loglevel", "INFO",
+         "--queues", "classification,default,training", "--concurrency", "1",
+         "--without-gossip", "--without-mingle", "--hostname", f"test-{uuid.uuid4().hex[:8]}@%h", *extra_args],
+        cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    process.log_path, process.log_file = Path(log_path), log
+    ready = ready or (lambda: " ready." in process.log_path.read_text())
+    deadline = time.monotonic() + timeout_s
+    try:
+        while not ready():
+            if process.poll() is not None:
+                raise RuntimeError(f"celery worker exited with {process.returncode}:\n{process.log_path.read_text()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"celery worker did not answer:\n{process.log_path.read_text()}")
+            time.sleep(0.2)
+    except BaseException:
+        stop_worker(process)
+        raise
+    return process
+
+
+def stop_worker(process: subprocess.Popen, timeout_s: float = 30) -> None:
+    """Warm shutdown; the whole process group is killed if it does not end in time (a task may be running)."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    process.log_file.close()
+
+
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
     """A real `celery -A skybeat worker` process on the configured broker and the test database."""
     from skybeat.celery import app
 
+    def answers_ping() -> bool:
+        try:
+            app.send_task("skybeat.ping", args=[1]).get(timeout=5)
+        except Exception:
+            return False
+        return True
+
     with django_db_blocker.unblock():
         env = {**os.environ, "DATABASE_URL": test_database_url(), "CELERY_TASK_SOFT_TIME_LIMIT": "240"}
     purge_queues()
-    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
-    log = open(log_path, "w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "skybeat", "worker", "--loglevel", "INFO",
-         "--queues", "classification,default,training", "--concurrency", "1",
-         "--without-gossip", "--without-mingle", "--hostname", f"test-{uuid.uuid4().hex[:8]}@%h"],
-        cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    deadline = time.monotonic() + 180
+    process = start_worker(env, tmp_path_factory.mktemp("worker") / "worker.log", ready=answers_ping)
     try:
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"celery worker exited with {process.returncode}:\n{Path(log_path).read_text()}")
-            try:
-                app.send_task("skybeat.ping", args=[1]).get(timeout=5)
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"celery worker did not answer:\n{Path(log_path).read_text()}")
-        process.log_path = log_path
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+        stop_worker(process)
 
 
 @pytest.fixture(scope="session")

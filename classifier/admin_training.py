@@ -1,0 +1,246 @@
+"""Admin for training: "Train a new model" (a TrainingJob on the training queue), its live progress, a
+trained model's metrics panel and confusion matrix, and the genre actions (merge, retire, label counts).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from catalog.models import Genre
+
+from . import labels
+from .models import ModelVersion, TrainingJob
+
+logger = logging.getLogger(__name__)
+
+CONFUSION_IMAGE = "confusion.png"
+MAX_EPOCHS = 500
+
+
+class TrainingJobForm(forms.ModelForm):
+    genres = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Leave all unticked to train on every genre that has enough labelled songs.",
+    )
+    epochs = forms.IntegerField(
+        min_value=1, max_value=MAX_EPOCHS, initial=30,
+        help_text="At most this many; training stops early when validation loss stops improving.",
+    )
+
+    class Meta:
+        model = TrainingJob
+        fields = ["mode", "genres", "epochs"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "genres" in self.fields:  # the read-only view of an existing job has no form fields
+            self.fields["genres"].choices = [(item.genre.slug, genre_choice_label(item))
+                                             for item in labels.readiness()]
+
+
+def genre_choice_label(item: labels.GenreReadiness) -> str:
+    verdict = "enough to train" if item.ready else f"needs {item.needed}"
+    return f"{item.genre.name} — {item.labelled} labelled songs ({verdict})"
+
+
+def job_progress(job: TrainingJob) -> dict:
+    """What the admin's progress panel shows, as JSON."""
+    version = job.model_version
+    return {
+        "status": job.status,
+        "status_label": job.get_status_display(),
+        "progress": job.progress,
+        "epoch": job.epoch,
+        "epochs": job.epochs,
+        "eta_s": job.eta_s,
+        "message": job.message,
+        "history": job.history,
+        "finished": job.status in (TrainingJob.Status.SUCCEEDED, TrainingJob.Status.FAILED),
+        "model_version": None if version is None else {
+            "name": version.name,
+            "url": reverse("admin:classifier_modelversion_change", args=[version.pk]),
+        },
+    }
+
+
+def enqueue(job: TrainingJob) -> None:
+    """Send the job to the training queue; if the broker cannot take it, the job fails saying so."""
+    from .training_tasks import train_model
+
+    try:
+        train_model.delay(job.pk)
+    except Exception as exc:  # any broker error: the job must not sit "queued" forever
+        logger.exception("Could not enqueue training job %s", job.pk)
+        TrainingJob.objects.filter(pk=job.pk).update(
+            status=TrainingJob.Status.FAILED, finished_at=timezone.now(),
+            message=f"could not reach the task queue, nothing was started ({exc}); try again later",
+        )
+
+
+@admin.register(TrainingJob)
+class TrainingJobAdmin(admin.ModelAdmin):
+    form = TrainingJobForm
+    list_display = ("__str__", "mode", "status", "progress_bar", "epoch", "model_version", "created_by", "created_at")
+    list_filter = ("status", "mode")
+    change_list_template = "admin/classifier/trainingjob/change_list.html"
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["mode", "genres", "epochs"]
+        return ["live_progress", "mode", "genres", "epochs", "created_by", "created_at", "finished_at", "model_version"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.get_fields(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        return super().add_view(request, form_url, {**(extra_context or {}), "title": "Train a new model"})
+
+    def save_model(self, request, obj, form, change):
+        obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+        transaction.on_commit(lambda: enqueue(obj))
+
+    def response_add(self, request, obj, post_url_continue=None):
+        """Straight to the job's page, where its progress shows live."""
+        self.message_user(request, f"{obj} is queued on the training queue.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:classifier_trainingjob_change", args=[obj.pk]))
+
+    @admin.display(description="Progress")
+    def progress_bar(self, obj: TrainingJob) -> str:
+        return format_html('<progress max="1" value="{}"></progress> {}%', obj.progress, round(obj.progress * 100))
+
+    @admin.display(description="Progress")
+    def live_progress(self, obj: TrainingJob) -> str:
+        return render_to_string("admin/classifier/trainingjob/_progress.html", {
+            "job": obj,
+            "data": job_progress(obj),
+            "url": reverse("admin:classifier_trainingjob_progress", args=[obj.pk]),
+        })
+
+    def get_urls(self):
+        own = [
+            path("<int:pk>/progress.json", self.admin_site.admin_view(self.progress_json),
+                 name="classifier_trainingjob_progress"),
+            path("model/<int:pk>/confusion.png", self.admin_site.admin_view(self.confusion_image),
+                 name="classifier_modelversion_confusion"),
+        ]
+        return own + super().get_urls()
+
+    def progress_json(self, request, pk: int) -> JsonResponse:
+        if not self.has_view_permission(request):
+            raise Http404
+        return JsonResponse(job_progress(get_object_or_404(TrainingJob, pk=pk)))
+
+    def confusion_image(self, request, pk: int) -> FileResponse:
+        if not request.user.is_staff:
+            raise Http404
+        image = confusion_image_path(get_object_or_404(ModelVersion, pk=pk))
+        if image is None:
+            raise Http404("this model has no confusion matrix")
+        return FileResponse(open(image, "rb"), content_type="image/png")
+
+
+def confusion_image_path(version: ModelVersion) -> Path | None:
+    """The model's confusion matrix PNG, if it has one inside the models folder."""
+    if not version.artefact_path:
+        return None
+    models_dir = Path(settings.SKYBEAT_MODELS_DIR).resolve()
+    image = (models_dir / version.artefact_path / CONFUSION_IMAGE).resolve()
+    if not image.is_relative_to(models_dir) or not image.is_file():
+        return None
+    return image
+
+
+def metrics_panel(version: ModelVersion) -> str:
+    """The metrics of a trained model for its admin page (ModelVersionAdmin shows it as a read-only field)."""
+    metrics = version.metrics or {}
+    genres = version.genres or []
+    per_genre = metrics.get("per_genre", {})
+    rows = [{"slug": slug, **per_genre.get(slug, {})} for slug in genres]
+    confusion = metrics.get("confusion") or []
+    return render_to_string("admin/classifier/modelversion/_metrics.html", {
+        "version": version,
+        "metrics": metrics,
+        "rows": rows,
+        "confusion": list(zip(genres, confusion)),
+        "genres": genres,
+        "confusion_url": reverse("admin:classifier_modelversion_confusion", args=[version.pk])
+        if confusion_image_path(version) else None,
+    })
+
+
+# --- Genre actions and columns (used by catalog.admin.GenreAdmin) -------------------------------------------------
+
+
+@admin.display(description="Labelled songs", ordering="labelled_songs")
+def labelled_songs(genre: Genre) -> int:
+    return genre.labelled_songs
+
+
+@admin.display(description="Enough to train?")
+def enough_to_train(genre: Genre) -> str:
+    needed = labels.min_labels_per_genre()
+    if genre.labelled_songs >= needed:
+        return format_html('<span style="color:#1db954">yes</span> ({} of {})', genre.labelled_songs, needed)
+    return format_html('<span style="color:#e5534b">no</span> — {} more needed (minimum {})',
+                       needed - genre.labelled_songs, needed)
+
+
+@admin.action(description="Merge the two selected genres")
+def merge_selected_genres(modeladmin, request, queryset):
+    genres = list(queryset.order_by("ordering", "name"))
+    if len(genres) != 2:
+        modeladmin.message_user(request, "Select exactly two genres to merge.", messages.ERROR)
+        return None
+    if request.POST.get("keep"):
+        kept = next((g for g in genres if str(g.pk) == request.POST["keep"]), None)
+        if kept is None:
+            modeladmin.message_user(request, "Pick one of the two selected genres to keep.", messages.ERROR)
+            return None
+        merged = genres[1] if kept is genres[0] else genres[0]
+        fate = labels.merge_genres(kept, merged)
+        modeladmin.message_user(
+            request, f"Merged “{merged.name}” into “{kept.name}”: its labels and predictions moved; it was {fate}.",
+            messages.SUCCESS,
+        )
+        return None
+    return TemplateResponse(request, "admin/classifier/trainingjob/merge_genres.html", {
+        **modeladmin.admin_site.each_context(request),
+        "title": "Merge two genres",
+        "genres": genres,
+        "opts": modeladmin.model._meta,
+        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+    })
+
+
+@admin.action(description="Retire the selected genres (labels stay; left out of new models)")
+def retire_selected_genres(modeladmin, request, queryset):
+    for genre in queryset:
+        labels.retire_genre(genre)
+    modeladmin.message_user(request, f"Retired {queryset.count()} genre(s).", messages.SUCCESS)
+
+
+GENRE_ACTIONS = [merge_selected_genres, retire_selected_genres]
+GENRE_COLUMNS = (labelled_songs, enough_to_train)
+
+
+def genre_queryset(queryset):
+    """GenreAdmin.get_queryset's result with the label counts its columns need."""
+    return labels.annotate_label_counts(queryset)

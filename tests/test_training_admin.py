@@ -1,0 +1,143 @@
+"""Training in the admin: the "Train a new model" form, a job failing for too few labels, live progress JSON,
+a model's metrics panel and confusion image, and the genre columns and actions."""
+
+import pytest
+from django.urls import reverse
+
+from catalog.models import Genre, GenreLabel
+from catalog.services import label_song
+from classifier import training
+from classifier.models import ModelVersion, TrainingJob
+from tests.catalog_factories import genre, make_song
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client, staff_user):
+    staff_user.is_superuser = True
+    staff_user.save()
+    client.force_login(staff_user)
+    return client
+
+
+def labelled(slug: str, count: int, user) -> Genre:
+    g = genre(slug)
+    for _ in range(count):
+        label_song(make_song(user), g, user)
+    return g
+
+
+def test_too_few_labels_fail_the_job_with_the_reason_and_keep_the_active_model(staff_user, settings):
+    settings.SKYBEAT_MIN_LABELS_PER_GENRE = 8
+    labelled("shoegaze", 3, staff_user)
+    labelled("drone", 8, staff_user)
+    active = ModelVersion.get_active()
+    versions = ModelVersion.objects.count()
+    job = TrainingJob.objects.create(genres=["shoegaze", "drone"], epochs=3, created_by=staff_user)
+
+    training.run_job(job.pk)
+
+    job.refresh_from_db()
+    assert job.status == TrainingJob.Status.FAILED and job.finished_at is not None
+    assert job.message == "genre 'shoegaze' has 3 labelled songs, needs 8"
+    assert ModelVersion.get_active() == active and ModelVersion.objects.count() == versions
+    assert training.run_job(job.pk).status == TrainingJob.Status.FAILED  # a redelivery does not run it again
+
+
+def test_a_library_with_one_ready_genre_cannot_train(staff_user, settings):
+    settings.SKYBEAT_MIN_LABELS_PER_GENRE = 2
+    labelled("drone", 2, staff_user)
+    with pytest.raises(training.TrainingError, match="at least two genres with enough labelled songs"):
+        training.library_dataset()
+    with pytest.raises(training.TrainingError, match="unknown genre"):
+        training.library_dataset(["nope", "drone"])
+
+
+def test_train_a_new_model_form_creates_and_enqueues_a_job(admin_client, staff_user, settings,
+                                                           django_capture_on_commit_callbacks):
+    settings.SKYBEAT_MIN_LABELS_PER_GENRE = 2
+    labelled("drone", 2, staff_user)
+    labelled("chime", 1, staff_user)
+    page = admin_client.get(reverse("admin:classifier_trainingjob_add")).content.decode()
+    assert "Train a new model" in page
+    assert "Drone — 2 labelled songs (enough to train)" in page
+    assert "Chime — 1 labelled songs (needs 2)" in page
+    assert "Train a new model" in admin_client.get(reverse("admin:classifier_trainingjob_changelist")).content.decode()
+
+    refused = admin_client.post(reverse("admin:classifier_trainingjob_add"),
+                                {"mode": "feature-extractor", "genres": ["drone"], "epochs": 0})
+    assert refused.status_code == 200 and not TrainingJob.objects.exists()
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = admin_client.post(reverse("admin:classifier_trainingjob_add"),
+                                     {"mode": "fine-tune", "genres": ["drone", "chime"], "epochs": 4})
+    job = TrainingJob.objects.get()
+    assert response.url == reverse("admin:classifier_trainingjob_change", args=[job.pk])
+    assert (job.mode, job.genres, job.epochs, job.status, job.created_by) == (
+        "fine-tune", ["drone", "chime"], 4, "queued", staff_user)
+    assert len(callbacks) == 1  # the training task is sent once the job is committed
+
+
+def test_job_page_and_progress_json_show_live_state(admin_client, client, staff_user):
+    job = TrainingJob.objects.create(epochs=10, status="running", progress=0.5, epoch=3, eta_s=42.0,
+                                     message="epoch 3/10", history=[{"epoch": 3, "loss": 0.5, "val_accuracy": 0.8}])
+    page = admin_client.get(reverse("admin:classifier_trainingjob_change", args=[job.pk])).content.decode()
+    assert 'id="training-progress"' in page and "about 42 s left" in page and "epoch 3/10" in page
+    data = admin_client.get(reverse("admin:classifier_trainingjob_progress", args=[job.pk])).json()
+    assert data | {"history": None} == data | {
+        "status": "running", "progress": 0.5, "epoch": 3, "epochs": 10, "eta_s": 42.0, "finished": False,
+        "model_version": None, "history": None}
+    assert data["history"][0]["val_accuracy"] == 0.8
+
+    TrainingJob.objects.filter(pk=job.pk).update(status="failed", message="genre 'x' has 1 labelled songs, needs 8")
+    page = admin_client.get(reverse("admin:classifier_trainingjob_change", args=[job.pk])).content.decode()
+    assert "genre &#x27;x&#x27; has 1 labelled songs, needs 8" in page and "tp-failed" in page
+
+    admin_client.logout()
+    assert client.get(reverse("admin:classifier_trainingjob_progress", args=[job.pk])).status_code == 302
+
+
+def test_model_page_shows_metrics_and_confusion_image(admin_client, client, settings, tmp_path):
+    settings.SKYBEAT_MODELS_DIR = tmp_path
+    (tmp_path / "m1").mkdir()
+    training.draw_confusion([[3, 1], [0, 4]], ["drone", "pulse"], tmp_path / "m1" / "confusion.png", "m1")
+    metrics = {"song_accuracy": 0.875, "frame_accuracy": 0.75, "multi_frame_gain": 0.125, "validation_songs": 8,
+               "validation_frames": 24, "epochs_run": 6, "best_epoch": 4, "confusion": [[3, 1], [0, 4]],
+               "per_genre": {"drone": {"recall": 0.75, "frame_recall": 0.6, "songs": 4},
+                             "pulse": {"recall": 1.0, "frame_recall": 0.9, "songs": 4}}}
+    version = ModelVersion.objects.create(name="m1", architecture="crnn-feature-extractor",
+                                          genres=["drone", "pulse"], metrics=metrics, artefact_path="m1")
+    page = admin_client.get(reverse("admin:classifier_modelversion_change", args=[version.pk])).content.decode()
+    image_url = reverse("admin:classifier_modelversion_confusion", args=[version.pk])
+    assert "Song-level accuracy" in page and "88 %" in page and "Single-frame accuracy" in page
+    assert "60 %" in page and f'src="{image_url}"' in page
+    image = admin_client.get(image_url)
+    assert image["Content-Type"] == "image/png" and b"".join(image.streaming_content)[:4] == b"\x89PNG"
+
+    version.artefact_path = "../.."
+    version.save()
+    assert admin_client.get(image_url).status_code == 404
+    admin_client.logout()
+    assert client.get(image_url).status_code == 302  # staff only: to the admin login
+
+
+def test_genre_admin_counts_labels_and_merges_or_retires(admin_client, staff_user, settings):
+    settings.SKYBEAT_MIN_LABELS_PER_GENRE = 3
+    drone = labelled("drone", 3, staff_user)
+    hum = labelled("hum", 1, staff_user)
+    changelist = reverse("admin:catalog_genre_changelist")
+    page = admin_client.get(changelist).content.decode()
+    assert "Enough to train?" in page and "(3 of 3)" in page and "2 more needed (minimum 3)" in page
+
+    ask = admin_client.post(changelist, {"action": "merge_selected_genres", "_selected_action": [drone.pk, hum.pk]})
+    assert "Keep <strong>Drone</strong>" in ask.content.decode()
+    admin_client.post(changelist, {"action": "merge_selected_genres", "_selected_action": [drone.pk, hum.pk],
+                                   "keep": drone.pk})
+    assert not Genre.objects.filter(slug="hum").exists()
+    assert GenreLabel.objects.filter(genre=drone).count() == 4
+
+    admin_client.post(changelist, {"action": "retire_selected_genres", "_selected_action": [drone.pk]})
+    drone.refresh_from_db()
+    assert drone.retired and drone.labels.count() == 4
+
