@@ -34,6 +34,7 @@ FORMATS: dict[str, tuple[str, str]] = {
 FFMPEG_FORMATS = {"m4a", "aac"}
 TAIL_FRAMES = 4096  # frames decoded at the end of the stream to prove it is all there
 TAIL_SECONDS = 2  # seconds ffmpeg decodes at the end of an M4A/AAC stream
+MP3_LENGTH_TOLERANCE = 0.02  # share of an MP3's announced length that may be missing at its end
 FFMPEG_TIMEOUT_S = 60
 SNIFF_BYTES = 64
 SUPPORTED_TEXT = "WAV, MP3, OGG Vorbis, Opus, FLAC" + (", M4A/AAC" if shutil.which("ffmpeg") else "")
@@ -165,23 +166,32 @@ def _check_wav_chunks(path: Path) -> None:
 
 
 def _verify_with_soundfile(path: Path, audio_format: str) -> AudioInfo:
-    """Open the stream, then decode its first and last blocks: a truncated file fails one of them."""
+    """Open the stream, then decode its first and last blocks: a truncated file fails one of them.
+
+    An MP3's length is often an estimate (from the bitrate, or the frame count of the file it was cut from), so
+    its end may fall up to ``MP3_LENGTH_TOLERANCE`` short of the announced length; the real length is kept.
+    """
     try:
         with soundfile.SoundFile(str(path)) as sound:
             frames, sample_rate, channels = sound.frames, sound.samplerate, sound.channels
             if frames <= 0 or sample_rate <= 0:
                 raise InvalidAudio("The file holds no audio samples (it may be truncated).")
-            block = min(TAIL_FRAMES, frames)
-            head = sound.read(block, dtype="float32")
-            sound.seek(frames - block)
-            tail = sound.read(block, dtype="float32")
+            head_block = min(TAIL_FRAMES, frames)
+            head = sound.read(head_block, dtype="float32")
+            tail_block = head_block
+            if audio_format == "mp3":
+                tail_block = min(frames, max(TAIL_FRAMES, int(frames * MP3_LENGTH_TOLERANCE)))
+            sound.seek(frames - tail_block)
+            tail = sound.read(tail_block, dtype="float32")
     except InvalidAudio:
         raise
     except (soundfile.LibsndfileError, RuntimeError, ValueError) as exc:
         raise InvalidAudio(f"This {audio_format.upper()} file cannot be decoded: it is damaged or truncated.") from exc
-    if len(head) < block or len(tail) < block:
+    short_tail = len(tail) < tail_block if audio_format != "mp3" else len(tail) == 0
+    if len(head) < head_block or short_tail:
         raise InvalidAudio(f"This {audio_format.upper()} file is truncated: it ends before the audio its header announces.")
-    return AudioInfo(audio_format, frames / sample_rate, sample_rate, channels)
+    decoded_frames = frames - tail_block + len(tail)
+    return AudioInfo(audio_format, decoded_frames / sample_rate, sample_rate, channels)
 
 
 def _verify_with_ffmpeg(path: Path, audio_format: str) -> AudioInfo:

@@ -244,3 +244,17 @@ def test_broker_down_keeps_the_song_pending_and_the_upload_succeeds(
     assert response.status_code == 201
     assert Song.objects.get().status == Song.Status.PENDING
     assert "Broker unreachable" in caplog.text
+
+
+@pytest.mark.skipif(not audio_fixtures.has_ffmpeg(), reason="needs ffmpeg to write an MP3 with a frame-count header")
+def test_mp3_slightly_shorter_than_announced_is_accepted_with_its_real_length(logged_in, media_root, tmp_path):
+    """MP3s cut from longer files announce a length their last frames do not reach (estimates from the header)."""
+    mp3 = audio_fixtures.ffmpeg_encode(write_song(tmp_path / "song.wav", seconds=60.0), tmp_path / "song.mp3")
+    clipped = tmp_path / "clipped.mp3"
+    clipped.write_bytes(mp3.read_bytes()[: int(mp3.stat().st_size * 0.995)])
+
+    response = logged_in.post(reverse("api-song-list"), {"file": upload_of(clipped)})
+
+    assert response.status_code == 201, response.content
+    song = Song.objects.get(pk=response.json()["uploads"][0]["song"]["id"])
+    assert 59.0 < song.duration_s < 60.0
