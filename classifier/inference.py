@@ -179,7 +179,15 @@ def load_version(version: ModelVersion) -> GenreModel:
         ModelVersion.objects.filter(pk=version.pk).update(
             genres=genre_model.genres, feature_params=genre_model.settings.to_dict()
         )
+    warm_up(genre_model)
     return genre_model
+
+
+def warm_up(genre_model: GenreModel) -> None:
+    """Trace the model's TensorFlow functions now (seconds), at load, rather than on a listener's first song."""
+    frame = genre_model.settings
+    noise = np.random.default_rng(0).random((1, frame.frame_length, frame.n_mels), dtype=np.float32)
+    genre_model.predict(noise)
 
 
 # --- Classifying -----------------------------------------------------------------------------------------------
