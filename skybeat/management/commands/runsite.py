@@ -1,4 +1,4 @@
-"""Serve SKYBEAT: gunicorn for the web and a Celery worker (with beat for the periodic sweeps), together.
+"""Serve SKYBEAT: gunicorn for the web, a classification worker (with beat) and a training worker, together.
 
 One Ctrl-C stops both; if either stops on its own, the other is stopped too.
 """
@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Run the web server and a Celery worker together (Ctrl-C stops both)."
+    help = "Run the web server and the Celery workers together (Ctrl-C stops them all)."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
@@ -25,16 +25,18 @@ class Command(BaseCommand):
         python = sys.executable
         web = [python, "-m", "gunicorn", "skybeat.wsgi:application", "--bind", f"{host}:{port}",
                "--workers", str(web_workers), "--timeout", "120", "--access-logfile", "-"]
-        worker = [python, "-m", "celery", "-A", "skybeat", "worker", "--beat", "--loglevel", "INFO",
-                  "--queues", "classification,default,training", "--concurrency", str(worker_concurrency),
-                  "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME]
-        children = [subprocess.Popen(cmd, cwd=settings.BASE_DIR) for cmd in (web, worker)]
+        celery = [python, "-m", "celery", "-A", "skybeat", "worker", "--loglevel", "INFO", "--concurrency"]
+        # Training gets a worker of its own so that a long training run never holds up classification.
+        classify_worker = celery + [str(worker_concurrency), "--queues", "classification,default", "--hostname",
+                                    "classify@%h", "--beat", "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME]
+        training_worker = celery + ["1", "--queues", "training", "--hostname", "training@%h"]
+        children = [subprocess.Popen(cmd, cwd=settings.BASE_DIR) for cmd in (web, classify_worker, training_worker)]
         url = f"http://{host}:{port}/"
         self.stdout.write(self.style.SUCCESS(f"\nSKYBEAT is starting at {url}"))
         self.stdout.write(f"Database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, "
                           f"broker: {settings.CELERY_BROKER_URL.split('://')[0]}, media: {settings.MEDIA_ROOT}")
         self.stdout.write(f"Create an admin account with: {python} manage.py createsuperuser")
-        self.stdout.write("Press Ctrl-C to stop the web server and the worker.\n")
+        self.stdout.write("Press Ctrl-C to stop the web server and the workers.\n")
         try:
             while all(child.poll() is None for child in children):
                 time.sleep(0.5)
