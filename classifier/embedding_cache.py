@@ -28,8 +28,8 @@ def settings_fingerprint(frame_settings: Mapping) -> str:
 
 
 def default_root() -> Path:
-    """settings.SKYBEAT_EMBEDDING_CACHE_DIR if set, else var/embeddings."""
-    return Path(getattr(settings, "SKYBEAT_EMBEDDING_CACHE_DIR", None) or Path(settings.VAR_DIR) / "embeddings")
+    """settings.SKYBEAT_EMBEDDING_CACHE_DIR (var/embeddings unless set)."""
+    return Path(settings.SKYBEAT_EMBEDDING_CACHE_DIR)
 
 
 class EmbeddingCache:

@@ -9,7 +9,7 @@ start a job that is not queued.
 from celery import shared_task
 from django.conf import settings
 
-TIME_LIMIT_S = getattr(settings, "SKYBEAT_TRAINING_TIME_LIMIT_S", 6 * 3600)
+TIME_LIMIT_S = settings.SKYBEAT_TRAINING_TIME_LIMIT_S
 
 
 @shared_task(acks_late=False, soft_time_limit=TIME_LIMIT_S, time_limit=TIME_LIMIT_S + 60)
@@ -17,12 +17,10 @@ def train_model(job_id: int) -> str | None:
     """Run training job ``job_id``; returns its final status (the job row says how it went)."""
     from . import inference
 
-    # TensorFlow is imported here, in the worker only (never by the web process that enqueues this), and under
-    # the lock the worker's model preloading holds while it imports TensorFlow: two threads importing it at once
-    # see half-initialised modules.
-    with inference._lock:
-        inference.configure_threads()
-        from . import training
+    # TensorFlow is imported here, in the worker only (never by the web process that enqueues this), by
+    # configure_threads, which holds the lock the worker's model preloading imports TensorFlow under.
+    inference.configure_threads()
+    from . import training
 
     job = training.run_job(job_id, time_limit_s=TIME_LIMIT_S)
     return job.status if job else None

@@ -272,6 +272,9 @@ LOGGING = {
 
 # --- SKYBEAT ----------------------------------------------------------------------------------
 SKYBEAT_MODELS_DIR = Path(os.environ.get("SKYBEAT_MODELS_DIR", VAR_DIR / "models"))
+# Frame embeddings of the frozen backbone, per song, so re-training in feature-extractor mode skips the CNN.
+SKYBEAT_EMBEDDING_CACHE_DIR = Path(os.environ.get("SKYBEAT_EMBEDDING_CACHE_DIR", VAR_DIR / "embeddings"))
+SKYBEAT_TRAINING_TIME_LIMIT_S = int(os.environ.get("SKYBEAT_TRAINING_TIME_LIMIT_S", str(6 * 3600)))
 SKYBEAT_MOOD_HALF_LIFE_DAYS = float(os.environ.get("SKYBEAT_MOOD_HALF_LIFE_DAYS", "30"))
 SKYBEAT_MIN_LABELS_PER_GENRE = int(os.environ.get("SKYBEAT_MIN_LABELS_PER_GENRE", "8"))
 SKYBEAT_PENDING_SWEEP_AGE = timedelta(seconds=int(os.environ.get("SKYBEAT_PENDING_SWEEP_AGE_S", "60")))
