@@ -292,7 +292,7 @@ ARCHITECTURES: dict[str, type[GenreModel]] = {
 
 # --- artefacts ---------------------------------------------------------------------------------------------------
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -316,7 +316,7 @@ def save_genre_model(model: GenreModel, directory: str | Path) -> Path:
             "genres": model.genres,
             "frame_settings": model.settings.to_dict(),
             "backbone_versions": {name: backbone_version(name) for name in extra["backbones"]},
-            "files": {p.name: _sha256(p) for p in sorted(staging.iterdir())},
+            "files": {p.name: file_sha256(p) for p in sorted(staging.iterdir())},
             **extra,
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=1))
@@ -354,7 +354,7 @@ def _check_files(directory: Path, manifest: dict) -> None:
         path = directory / name
         if not path.is_file():
             raise ModelLoadError(f"missing file {name}")
-        if _sha256(path) != digest:
+        if file_sha256(path) != digest:
             raise ModelLoadError(f"{name} is corrupt (checksum mismatch)")
     for name, version in manifest["backbone_versions"].items():
         try:

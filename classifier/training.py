@@ -13,7 +13,6 @@ A song's frames are all on one side of the split; the song-level prediction aver
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
@@ -41,7 +40,7 @@ from . import labels
 from .backbones import backbone_version, load_musicnn
 from .embedding_cache import EmbeddingCache
 from .features import FrameSettings, song_frames
-from .genre_model import ARCHITECTURES, save_genre_model
+from .genre_model import ARCHITECTURES, file_sha256, save_genre_model
 from .models import ModelVersion, TrainingJob
 from .networks import build_crnn_head, build_finetune_model, build_from_scratch_model
 
@@ -67,14 +66,6 @@ class LabelledClip:
     def split_id(self) -> int | str:
         """How the model card names the song: its library id, else its file hash."""
         return self.song_id if self.song_id is not None else self.key
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def folder_dataset(root: Path, genres: list[str] | None = None) -> list[LabelledClip]:

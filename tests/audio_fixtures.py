@@ -86,16 +86,8 @@ def write_long_wav(path: str | Path, seconds: float, sr: int = 8000, chunk_s: fl
                    freq: float = 330.0) -> Path:
     """A long 16-bit mono WAV written chunk by chunk (memory stays small): 4 s of tone, 1 s of silence, repeated.
     2 h at 8 kHz is ~115 MB."""
-    path = Path(path)
     pattern = np.concatenate([tone(4.0, sr, freq, 0.4), np.zeros(sr, np.float32)])
-    with soundfile.SoundFile(path, "w", samplerate=sr, channels=1, subtype="PCM_16", format="WAV") as f:
-        chunk = np.tile(pattern, int(chunk_s // 5) or 1)
-        written, total = 0, round(seconds * sr)
-        while written < total:
-            block = chunk[: total - written]
-            f.write(block)
-            written += block.size
-    return path
+    return _write_repeating(path, np.tile(pattern, int(chunk_s // 5) or 1), seconds, sr, "PCM_16")
 
 
 def has_ffmpeg() -> bool:
@@ -175,8 +167,12 @@ def write_labelled_folder(root: str | Path, per_genre: int, seconds: float = 10.
 def write_long_silence(path: str | Path, seconds: float, sr: int = 8000, subtype: str = "PCM_U8",
                        chunk_s: float = 60.0) -> Path:
     """A long silent mono WAV written chunk by chunk (memory stays small). 2 h at 8 kHz, 8-bit is ~58 MB."""
+    return _write_repeating(path, np.zeros(round(chunk_s * sr), np.float32), seconds, sr, subtype)
+
+
+def _write_repeating(path: str | Path, chunk: np.ndarray, seconds: float, sr: int, subtype: str) -> Path:
+    """A mono WAV of ``seconds``, ``chunk`` written again and again (only one chunk is ever in memory)."""
     path = Path(path)
-    chunk = np.zeros(round(chunk_s * sr), np.float32)
     with soundfile.SoundFile(path, "w", samplerate=sr, channels=1, subtype=subtype, format="WAV") as f:
         written, total = 0, round(seconds * sr)
         while written < total:
