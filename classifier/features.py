@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import audioread
+from audioread.ffdec import FFmpegAudioFile
 import librosa
 import mutagen
 import numpy as np
@@ -86,6 +87,15 @@ def _open_soundfile(path: Path) -> soundfile.SoundFile | None:
         return None
 
 
+def _open_ffmpeg(path: Path) -> FFmpegAudioFile:
+    """The file through audioread's ffmpeg backend only. Its other backend, the stdlib WAV/AIFF/AU readers, would
+    only see files libsndfile refused, and raises bare RuntimeError, ZeroDivisionError or audioop.error on them."""
+    try:
+        return audioread.audio_open(str(path), backends=[FFmpegAudioFile])
+    except audioread.NoBackendError as exc:  # its message is empty
+        raise InvalidAudio("could not decode audio: neither libsndfile nor ffmpeg recognise the format") from exc
+
+
 def audio_duration_s(path: str | Path) -> float:
     """The duration of an audio file in seconds, read from its header (no decoding). Raises InvalidAudio."""
     path = Path(path)
@@ -102,10 +112,10 @@ def audio_duration_s(path: str | Path) -> float:
     except Exception:  # mutagen parses hostile bytes in pure Python and can raise anything; audioread decides next
         pass
     try:
-        with audioread.audio_open(str(path)) as f:
+        with _open_ffmpeg(path) as f:
             if f.duration > 0:
                 return float(f.duration)
-    except (audioread.DecodeError, OSError, EOFError, RuntimeError) as exc:  # RuntimeError: the stdlib wave reader
+    except (audioread.DecodeError, OSError, EOFError) as exc:
         raise InvalidAudio(f"could not decode audio: {str(exc) or type(exc).__name__}") from exc
     raise InvalidAudio("could not read the audio's duration")
 
@@ -169,7 +179,7 @@ def _decode_regions(path: str | Path, regions_s: list[tuple[float, float]], rate
                 plan = _sample_regions(regions_s, native, rate)
                 chunks = _read_soundfile(sf, plan)
         else:
-            with audioread.audio_open(str(path)) as f:
+            with _open_ffmpeg(path) as f:
                 native = f.samplerate
                 plan = _sample_regions(regions_s, native, rate)
                 chunks = _read_audioread(f, plan)

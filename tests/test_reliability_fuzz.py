@@ -74,6 +74,14 @@ def outcome(function, path: Path):
         return exc
 
 
+# Found by this test: WAV headers libsndfile refuses made the stdlib wave reader behind audioread divide by a zero
+# sample rate, or fail in audioop on a block size that is not a whole number of frames.
+RATE_ZERO_WAV = (b"RIFF\x00\x00\x00\x01WAVEfmt \x10\x00\x00\x00\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00"
+                 b"\x00\x00\x01\x00data\x00\x00\x00\x00")
+ODD_BLOCK_WAV = (b"RIFF\x00\x00\x00\x01WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x04\x00\x00\x00\x01\x00\x00\x00\x00"
+                 b"\x00\x00\t\x00data\x00\x00\x00\x01\x00")
+
+
 def stray_ogg_page() -> bytes:
     """Found by this test: an empty Ogg page made mutagen raise IndexError (in tags and the duration fallback)."""
     with tempfile.TemporaryDirectory() as folder:
@@ -83,6 +91,8 @@ def stray_ogg_page() -> bytes:
 @EXAMPLES
 @example(data=riff_overrun(), suffix=".wav")
 @example(data=stray_ogg_page(), suffix=".ogg")
+@example(data=RATE_ZERO_WAV, suffix=".wav")
+@example(data=ODD_BLOCK_WAV, suffix=".wav")
 @given(data=AUDIO_BYTES, suffix=st.sampled_from([".mp3", ".wav", ".flac", ".ogg", ""]))
 def test_probe_and_decoder_only_return_or_raise_invalid_audio(data: bytes, suffix: str):
     with tempfile.TemporaryDirectory(prefix="skybeat-fuzz-") as folder:
