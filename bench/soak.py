@@ -78,7 +78,9 @@ def call(stats: Stats, kind: str, session: requests.Session, method: str, url: s
     except requests.RequestException as exc:
         stats.record(kind, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
         return None
-    problem = None if response.status_code in expected else f"{response.status_code} {method} {url} {response.text[:200]!r}"
+    problem = None
+    if response.status_code not in expected:
+        problem = f"{response.status_code} {method} {url} {response.text[:200]!r}"
     stats.record(kind, time.perf_counter() - started, problem)
     return response
 

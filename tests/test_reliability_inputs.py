@@ -22,8 +22,8 @@ from catalog.ingest import ingest_upload
 from catalog.models import GenrePrediction, Song
 from classifier import inference
 from tests.audio_fixtures import (
-    drum_pulses, ffmpeg_encode, multichannel, tone, write_audio, write_garbage, write_long_silence, write_ogg_with_stray_page,
-    write_tone,
+    drum_pulses, ffmpeg_encode, multichannel, tone, write_audio, write_garbage, write_long_silence,
+    write_ogg_with_stray_page, write_tone,
 )
 from tests.catalog_factories import fast_passwords, media_root, stored_files  # noqa: F401
 from tests.classifier_factories import active_model, forget_failed_loads  # noqa: F401
@@ -71,8 +71,9 @@ def wav_declaring_a_billion_frames(tmp_path) -> bytes:
     samples = (tone(1.0, 8000) * 32767).astype("<i2").tobytes()
     fmt = struct.pack("<HHIIHH", 1, 1, 8000, 16000, 2, 16)
     declared = 10**9 * 2
-    return (b"RIFF" + struct.pack("<I", 4 + 8 + len(fmt) + 8 + declared) + b"WAVE" + b"fmt " + struct.pack("<I", len(fmt))
-            + fmt + b"data" + struct.pack("<I", declared) + samples)
+    riff_size = 4 + 8 + len(fmt) + 8 + declared
+    return (b"RIFF" + struct.pack("<I", riff_size) + b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt
+            + b"data" + struct.pack("<I", declared) + samples)
 
 
 REFUSED = {

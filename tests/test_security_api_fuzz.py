@@ -38,6 +38,7 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
 @pytest.mark.usefixtures("fast_passwords", "media_root")
 @schema.parametrize()
 @settings(max_examples=20, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much])
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                 HealthCheck.filter_too_much])
 def test_no_generated_request_gets_a_server_error(case, token):
     case.call_and_validate(headers={"Authorization": f"Token {token}"}, checks=[not_a_server_error])

@@ -38,7 +38,8 @@ def csrf_forms(song: Song, listen: ListeningEvent, tmp_path) -> dict[str, tuple[
     """Every form a browser posts with the session cookie: name -> (url, body)."""
     audio = write_tone(tmp_path / "form.wav", 1.0, freq=660.0)
     return {
-        "signup": ("/accounts/signup/", {"username": "eve", "password1": "x-Long-phrase-9", "password2": "x-Long-phrase-9"}),
+        "signup": ("/accounts/signup/",
+                   {"username": "eve", "password1": "x-Long-phrase-9", "password2": "x-Long-phrase-9"}),
         "login": ("/accounts/login/", {"username": "alice", "password": PASSWORD}),
         "logout": ("/accounts/logout/", {}),
         "password change": ("/accounts/password_change/", {"old_password": PASSWORD, "new_password1": "n-Long-phrase-8",
@@ -117,8 +118,8 @@ def test_production_cookies_are_httponly_and_secure(django_user_model, tmp_path)
     env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
     env.update(DEBUG="0", ALLOWED_HOSTS="music.example.org", SKYBEAT_VAR_DIR=str(tmp_path),
                DATABASE_URL=test_database_url(), SECRET_KEY="s" * 20 + "-production-secret-key-long-enough-987654")
-    result = subprocess.run([sys.executable, "manage.py", "shell", "-c", PRODUCTION_LOGIN], cwd=django_settings.BASE_DIR,
-                            env=env, capture_output=True, text=True, timeout=180)
+    result = subprocess.run([sys.executable, "manage.py", "shell", "-c", PRODUCTION_LOGIN],
+                            cwd=django_settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
 
