@@ -60,7 +60,7 @@ GENRE_TABLE: list[GenreRow] = [
     GenreRow("folk", "Folk", "#7a9a3a", "Traditional and acoustic song.", ("folk",), ()),
     GenreRow("hip-hop", "Hip-hop", "#8e44ad", "Rap over beats and samples.", ("Hip-Hop",), ()),
     GenreRow("jazz", "Jazz", "#d4a017", "Swing, improvisation, extended harmony.", ("jazz",), ()),
-    GenreRow("metal", "Metal", "#4a4a4a", "Heavy distorted guitars, power and speed.",
+    GenreRow("metal", "Metal", "#8f9bb3", "Heavy distorted guitars, power and speed.",
              ("metal", "heavy metal"), ("metal",)),
     GenreRow("pop", "Pop", "#e84393", "Hooks, choruses and the charts.", ("pop", "indie pop"), ("pop",)),
     GenreRow("punk", "Punk", "#d63031", "Short, fast, loud and raw.", ("punk",), ()),
