@@ -7,14 +7,14 @@ import math
 from collections.abc import Iterable
 from datetime import timedelta
 
-from celery import current_app
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import Greatest
 from django.utils import timezone
-from kombu.exceptions import OperationalError
+
+from skybeat.queue import BrokerUnavailable, publish
 
 from .models import Genre, GenreLabel, ListeningEvent, Song
 from .signals import listen_counted
@@ -23,9 +23,6 @@ logger = logging.getLogger(__name__)
 
 CLASSIFY_TASK = "classifier.tasks.classify_song"
 CLASSIFY_QUEUE = "classification"
-#: Publishing gives up quickly: a down broker must not hang an upload (the sweep enqueues the song later).
-BROKER_CONNECT_TIMEOUT_S = 3.0
-PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
 #: A song still "processing" this many hard time limits after its last status change was lost by its worker.
 STUCK_PROCESSING_FACTOR = 3
 SWEEP_LIMIT = 5000  # songs re-enqueued per sweep; the next sweep takes the rest
@@ -51,24 +48,15 @@ def enqueue_classification(song_ids: Iterable[int]) -> dict[int, str]:
     When the broker is down the songs simply stay ``pending``: the periodic sweep publishes them later.
     """
     song_ids = list(song_ids)
-    published: dict[int, str] = {}
-    if not song_ids:
-        return published
     try:
-        with current_app.connection_for_write(settings.CELERY_BROKER_URL, connect_timeout=BROKER_CONNECT_TIMEOUT_S) as conn:
-            conn.ensure_connection(max_retries=1, interval_start=0, timeout=BROKER_CONNECT_TIMEOUT_S)
-            for song_id in song_ids:
-                result = current_app.send_task(
-                    CLASSIFY_TASK, args=[song_id], queue=CLASSIFY_QUEUE, connection=conn,
-                    retry=True, retry_policy=PUBLISH_RETRY_POLICY, ignore_result=True,
-                )
-                published[song_id] = result.id
-    except (OperationalError, OSError) as exc:
+        task_ids = publish(CLASSIFY_TASK, ([song_id] for song_id in song_ids), queue=CLASSIFY_QUEUE)
+    except BrokerUnavailable as exc:
+        task_ids = exc.published
         logger.warning(
             "Broker unreachable (%s): %d song(s) stay pending until the sweep enqueues them.",
-            exc, len(song_ids) - len(published),
+            exc, len(song_ids) - len(task_ids),
         )
-    return published
+    return dict(zip(song_ids, task_ids))
 
 
 def stale_songs(now=None) -> QuerySet:

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from catalog.models import Genre
+from skybeat.queue import BrokerUnavailable, publish
 
 from . import labels
 from .models import ModelVersion, TrainingJob
@@ -27,6 +28,7 @@ from .models import ModelVersion, TrainingJob
 logger = logging.getLogger(__name__)
 
 CONFUSION_IMAGE = "confusion.png"
+TRAIN_TASK = "classifier.training_tasks.train_model"  # routed to the training queue by CELERY_TASK_ROUTES
 MAX_EPOCHS = 500
 
 
@@ -79,12 +81,10 @@ def job_progress(job: TrainingJob) -> dict:
 
 def enqueue(job: TrainingJob) -> None:
     """Send the job to the training queue; if the broker cannot take it, the job fails saying so."""
-    from .training_tasks import train_model
-
     try:
-        train_model.delay(job.pk)
-    except Exception as exc:  # any broker error: the job must not sit "queued" forever
-        logger.exception("Could not enqueue training job %s", job.pk)
+        publish(TRAIN_TASK, [[job.pk]])
+    except BrokerUnavailable as exc:  # the job must not sit "queued" forever
+        logger.warning("Could not enqueue training job %s: %s", job.pk, exc)
         TrainingJob.objects.filter(pk=job.pk).update(
             status=TrainingJob.Status.FAILED, finished_at=timezone.now(),
             message=f"could not reach the task queue, nothing was started ({exc}); try again later",

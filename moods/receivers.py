@@ -11,6 +11,7 @@ from django.dispatch import receiver
 
 from catalog.models import Genre
 from catalog.signals import listen_counted, song_classified
+from skybeat.queue import BrokerUnavailable, publish
 
 from . import services, tasks
 from .models import GenreMood
@@ -19,17 +20,12 @@ logger = logging.getLogger(__name__)
 
 
 def enqueue(task, *args) -> None:
-    """Send a task, failing fast: a broker outage must not fail or stall the request (the nightly recompute catches up).
-
-    Celery's default would retry connecting for several seconds inside the request.
-    """
+    """Send a task, failing fast: a broker outage must not fail or stall the request (the nightly recompute catches up)."""
     try:
-        with task.app.producer_or_acquire() as producer:
-            producer.connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0.2, timeout=2)
-            task.apply_async(args=args, producer=producer, retry=False)
-    except Exception:  # kombu raises many connection error types
-        logger.warning("Could not enqueue %s%r: broker unavailable; the nightly recompute will catch up",
-                       task.name, args, exc_info=True)
+        publish(task.name, [args])
+    except BrokerUnavailable as exc:
+        logger.warning("Could not enqueue %s%r: broker unavailable (%s); the nightly recompute will catch up",
+                       task.name, args, exc)
 
 
 @receiver(post_save, sender=Genre, dispatch_uid="moods.genre_gets_neutral_mood")
