@@ -7,6 +7,7 @@ import keras
 import librosa
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from classifier.genre_model import configure_tensorflow_threads
 
@@ -78,7 +79,8 @@ def test_tagger_outputs_and_metadata(clips):
     (TemporalConv, (128, 1), "same"), (TemporalConv, (64, 1), "same"), (TemporalConv, (7, 1), "same"),
 ])
 def test_fast_front_end_layers_equal_conv_relu_batchnorm_maxpool(layer, kernel_size, padding):
-    """The fused front-end layers compute exactly musicnn's Conv2D -> ReLU -> BatchNorm -> max over frequency."""
+    """The fused front-end layers compute exactly musicnn's Conv2D -> ReLU -> BatchNorm -> max over frequency,
+    and give the same gradients (fine-tuning trains them)."""
     rng = np.random.default_rng(kernel_size[0] + kernel_size[1])
     x = rng.normal(size=(2, 193 if padding == "valid" else 187, 96)).astype(np.float32)
     weights = [rng.normal(size=(*kernel_size, 1, 20)).astype(np.float32) / np.prod(kernel_size) ** 0.5,
@@ -96,6 +98,10 @@ def test_fast_front_end_layers_equal_conv_relu_batchnorm_maxpool(layer, kernel_s
     norm = keras.layers.BatchNormalization(epsilon=1e-3)
     norm.build((None, None, None, 20))
     norm.set_weights(weights[2:])
-    expected = keras.ops.max(norm(conv(x[..., None]), training=False), axis=2)  # (batch, T, 20)
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(fused(x)), keras.ops.convert_to_numpy(expected),
-                               atol=1e-4)
+    with tf.GradientTape(persistent=True) as tape:
+        ours = fused(x)
+        expected = keras.ops.max(norm(conv(x[..., None]), training=False), axis=2)  # (batch, T, 20)
+        loss_ours, loss_expected = (keras.ops.sum(keras.ops.sin(y)) for y in (ours, expected))
+    np.testing.assert_allclose(ours.numpy(), expected.numpy(), atol=1e-4)
+    np.testing.assert_allclose(tape.gradient(loss_ours, fused.kernel).numpy(),
+                               tape.gradient(loss_expected, conv.kernel).numpy(), atol=1e-3)
