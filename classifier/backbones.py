@@ -186,9 +186,8 @@ class TimbralConv(_PooledConv):
         taps, width = self.kernel_size
         batch, steps, bins = ops.shape(x)[0], x.shape[1] - taps + 1, self._cos_rows.shape[1]
         spectrum = ops.reshape(ops.matmul(x, self._analysis), (batch, x.shape[1], 2, bins))
-        spectrum = ops.transpose(spectrum, (3, 0, 1, 2))  # (bins, batch, T + 6, re/im)
-        rows = ops.concatenate([spectrum[:, :, i:i + steps] for i in range(taps)], axis=-1)  # (tap, re/im)
-        rows = ops.reshape(rows, (bins, -1, 2 * taps))
+        windows = ops.take(spectrum, np.arange(steps)[:, None] + np.arange(taps), axis=1)  # (b, T, taps, 2, bins)
+        rows = ops.reshape(ops.transpose(windows, (4, 0, 1, 2, 3)), (bins, -1, 2 * taps))  # (bins, b T, tap re/im)
         kernel = ops.matmul(ops.transpose(ops.reshape(kernel, (taps, width, self.filters)), (0, 2, 1)),
                             self._kernel_analysis)  # (taps, filters, 2 bins)
         k_re, k_im = kernel[..., :bins], kernel[..., bins:]
