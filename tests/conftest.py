@@ -47,8 +47,9 @@ def purge_queues() -> None:
 
 
 def start_worker(env: dict, log_path: Path, ready: Callable[[], bool] | None = None, extra_args: Sequence[str] = (),
-                 timeout_s: float = 180) -> subprocess.Popen:
-    """Start `celery -A skybeat worker` (concurrency 1, all queues) in its own session, logging to ``log_path``.
+                 timeout_s: float = 180, queues: str = "classification,default,training") -> subprocess.Popen:
+    """Start `celery -A skybeat worker` (concurrency 1, all queues unless ``queues`` says otherwise) in its own
+    session, logging to ``log_path``.
 
     Returns once ``ready()`` is true (by default: the worker logged that it is ready); the process has
     ``log_path``. Stop it with :func:`stop_worker`.
@@ -56,7 +57,7 @@ def start_worker(env: dict, log_path: Path, ready: Callable[[], bool] | None = N
     log = open(log_path, "w")
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "skybeat", "worker", "--loglevel", "INFO",
-         "--queues", "classification,default,training", "--concurrency", "1",
+         "--queues", queues, "--concurrency", "1",
          "--without-gossip", "--without-mingle", "--hostname", f"test-{uuid.uuid4().hex[:8]}@%h", *extra_args],
         cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )

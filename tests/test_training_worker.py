@@ -1,5 +1,6 @@
 """A training job on the library's labels through the real Celery worker, on the training queue."""
 
+import os
 import shutil
 import time
 from pathlib import Path
@@ -10,6 +11,7 @@ from django.conf import settings
 from classifier.models import ModelVersion, TrainingJob
 from classifier.training_tasks import train_model
 from skybeat.celery import app
+from tests.conftest import start_worker, stop_worker, test_database_url
 from tests.training_helpers import labelled_library
 
 
@@ -39,3 +41,15 @@ def test_training_job_succeeds_on_the_worker_and_registers_an_inactive_model(cel
     assert sorted(card["split"]["train"] + card["split"]["validation"]) == sorted(song.pk for song in songs)
     assert card["data"]["validation"] == {"drone": 2, "pulse": 2}
     shutil.rmtree(Path(settings.SKYBEAT_MODELS_DIR) / version.artefact_path)
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_a_training_only_worker_preloads_no_genre_model(tmp_path):
+    """`make run`'s training worker consumes only the training queue: it must not hold the active model too."""
+    log = tmp_path / "training-worker.log"
+    skipped = "No genre model preloaded: this worker does not consume the classification queue"
+    worker = start_worker({**os.environ, "DATABASE_URL": test_database_url()}, log, queues="training",
+                          ready=lambda: skipped in log.read_text() and " ready." in log.read_text())
+    stop_worker(worker)
+    assert "Loaded model" not in log.read_text()
