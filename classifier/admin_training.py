@@ -101,7 +101,8 @@ class TrainingJobAdmin(admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["mode", "genres", "epochs"]
-        return ["live_progress", "mode", "genres", "epochs", "created_by", "created_at", "finished_at", "model_version"]
+        return ["live_progress", "mode", "genres", "epochs", "created_by", "created_at", "heartbeat_at", "finished_at",
+                "model_version"]
 
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else self.get_fields(request, obj)

@@ -6,18 +6,19 @@ Nothing here imports TensorFlow: the web process (admin, /healthz) uses this mod
 import json
 import logging
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.functions import Least
 from django.utils import timezone
 
 from catalog.models import Song
 
-from .models import ModelVersion, ReclassifyJob
+from .models import ModelVersion, ReclassifyJob, TrainingJob
 
 logger = logging.getLogger(__name__)
 
@@ -125,6 +126,28 @@ def requeue_failed_songs() -> int:
 
     with transaction.atomic():
         return reclassify(Song.objects.filter(status=Song.Status.FAILED))
+
+
+def fail_stalled_training_jobs() -> list[int]:
+    """Fail the running training jobs that have sent no progress for SKYBEAT_TRAINING_STALL_S; returns their ids.
+
+    Their worker was killed or restarted: training tasks are acknowledged when they start (a run can outlast the
+    broker's redelivery timeout), so nothing would ever finish them. A live run reports every few seconds while
+    it reads songs and trains (batch by batch); evaluating and saving at the end take minutes at most.
+    """
+    stall_s = settings.SKYBEAT_TRAINING_STALL_S
+    cutoff = timezone.now() - timedelta(seconds=stall_s)
+    # A null heartbeat: the job started before heartbeats existed (migration 0003).
+    silent = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
+    stalled = TrainingJob.objects.filter(silent, status=TrainingJob.Status.RUNNING)
+    ids = list(stalled.values_list("pk", flat=True))
+    stalled.filter(pk__in=ids).update(
+        status=TrainingJob.Status.FAILED, finished_at=timezone.now(), eta_s=None,
+        message=f"The training worker stopped during this run (no progress for {stall_s // 60} min): it was "
+                f"killed or restarted. Start a new job to train again.")
+    for pk in ids:
+        logger.warning("Training job %s failed: no progress for %d s", pk, stall_s)
+    return ids
 
 
 def install_defaults(genre_model_cls, model_version_cls) -> None:

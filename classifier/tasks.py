@@ -1,6 +1,7 @@
 """Celery tasks of the classifier: thin, idempotent wrappers around ``inference`` and ``registry``.
 
-All of them run on the ``classification`` queue (settings.CELERY_TASK_ROUTES).
+They run on the ``classification`` queue (settings.CELERY_TASK_ROUTES), but for the periodic training-job sweep,
+on ``default``, which the training worker does not consume (a stalled job may have taken that worker down).
 """
 
 import logging
@@ -50,3 +51,9 @@ def reclassify_batch(job_id: int, song_ids: list[int]) -> int:
 def retry_failed() -> int:
     """Queue every failed song again; returns how many."""
     return registry.requeue_failed_songs()
+
+
+@shared_task(ignore_result=True)
+def fail_stalled_training_jobs() -> int:
+    """Fail training jobs whose worker stopped mid-run; returns how many."""
+    return len(registry.fail_stalled_training_jobs())

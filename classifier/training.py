@@ -279,14 +279,30 @@ def pad_songs(frames: list[np.ndarray], n_frames: int | None = None) -> np.ndarr
 
 
 class _EpochReporter(keras.callbacks.Callback):
-    """Reports each epoch's metrics, the overall progress and the estimated time left."""
+    """Reports each epoch's metrics, the overall progress and the estimated time left; within an epoch, the
+    batches done, at most every REPORT_EVERY_S (an epoch on a big library can take many minutes)."""
 
     def __init__(self, epochs: int, report: ProgressCallback, history: list[dict]):
         super().__init__()
         self.epochs, self.report, self.history = epochs, report, history
 
+    def on_train_begin(self, logs=None):
+        self.fit_started = self.last_report = time.monotonic()
+
     def on_epoch_begin(self, epoch, logs=None):
-        self.started = time.monotonic()
+        self.started, self.epoch = time.monotonic(), epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        now, steps = time.monotonic(), self.params["steps"]  # SongBatches has a length
+        if now - self.last_report < REPORT_EVERY_S:
+            return
+        self.last_report = now
+        done = (self.epoch + (batch + 1) / steps) / self.epochs  # share of all epochs' batches
+        self.report(Progress(
+            fraction=PREPARE_SHARE + FIT_SHARE * done,
+            stage=f"epoch {self.epoch + 1}/{self.epochs}, batch {batch + 1}/{steps}",
+            eta_s=(now - self.fit_started) / done * (1 - done),
+        ))
 
     def on_epoch_end(self, epoch, logs=None):
         seconds = time.monotonic() - self.started
@@ -553,7 +569,8 @@ def save_and_register(name: str, genre_model, card: dict) -> ModelVersion:
 
 
 class JobProgress:
-    """Writes a run's progress into its TrainingJob row, for the admin's live view."""
+    """Writes a run's progress into its TrainingJob row, for the admin's live view; each report is also the job's
+    heartbeat (registry.fail_stalled_training_jobs)."""
 
     def __init__(self, job: TrainingJob):
         self.job = job
@@ -561,7 +578,8 @@ class JobProgress:
     def __call__(self, progress: Progress) -> None:
         job = self.job
         job.progress, job.eta_s, job.message = min(progress.fraction, 1.0), progress.eta_s, progress.stage
-        fields = ["progress", "eta_s", "message"]
+        job.heartbeat_at = timezone.now()
+        fields = ["progress", "eta_s", "message", "heartbeat_at"]
         if progress.epoch and progress.epoch != job.epoch:
             job.epoch = progress.epoch
             job.history = [*job.history, {"epoch": progress.epoch, **progress.metrics}]
@@ -583,8 +601,8 @@ def run_job(job_id: int, time_limit_s: float | None = None) -> TrainingJob | Non
         if job.status != TrainingJob.Status.QUEUED:
             logger.info("Training job %s is %s, not queued; not running it again", job.pk, job.status)
             return job
-        job.status, job.message = TrainingJob.Status.RUNNING, "reading the labels"
-        job.save(update_fields=["status", "message"])
+        job.status, job.message, job.heartbeat_at = TrainingJob.Status.RUNNING, "reading the labels", timezone.now()
+        job.save(update_fields=["status", "message", "heartbeat_at"])
     options = TrainingOptions(mode=job.mode, epochs=job.epochs, seed=job.pk)
     try:
         clips = library_dataset(job.genres or None)

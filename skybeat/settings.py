@@ -209,6 +209,7 @@ CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "360"))
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_QUEUES = [Queue(name) for name in ("default", "classification", "training")]
 CELERY_TASK_ROUTES = {
+    "classifier.tasks.fail_stalled_training_jobs": {"queue": "default"},
     "classifier.tasks.*": {"queue": "classification"},
     "classifier.training_tasks.*": {"queue": "training"},
 }
@@ -216,6 +217,10 @@ CELERY_BEAT_SCHEDULE = {
     "enqueue-pending-songs": {
         "task": "catalog.tasks.enqueue_pending_songs",
         "schedule": timedelta(minutes=1),
+    },
+    "fail-stalled-training-jobs": {
+        "task": "classifier.tasks.fail_stalled_training_jobs",
+        "schedule": timedelta(minutes=5),
     },
     "nightly-mood-recompute": {
         "task": "moods.tasks.recompute_all_profiles",
@@ -275,6 +280,8 @@ SKYBEAT_MODELS_DIR = Path(os.environ.get("SKYBEAT_MODELS_DIR", VAR_DIR / "models
 # Frame embeddings of the frozen backbone, per song, so re-training in feature-extractor mode skips the CNN.
 SKYBEAT_EMBEDDING_CACHE_DIR = Path(os.environ.get("SKYBEAT_EMBEDDING_CACHE_DIR", VAR_DIR / "embeddings"))
 SKYBEAT_TRAINING_TIME_LIMIT_S = int(os.environ.get("SKYBEAT_TRAINING_TIME_LIMIT_S", str(6 * 3600)))
+# A running training job silent for this long has lost its worker (classifier.registry.fail_stalled_training_jobs).
+SKYBEAT_TRAINING_STALL_S = int(os.environ.get("SKYBEAT_TRAINING_STALL_S", "900"))
 SKYBEAT_MOOD_HALF_LIFE_DAYS = float(os.environ.get("SKYBEAT_MOOD_HALF_LIFE_DAYS", "30"))
 SKYBEAT_MIN_LABELS_PER_GENRE = int(os.environ.get("SKYBEAT_MIN_LABELS_PER_GENRE", "8"))
 SKYBEAT_PENDING_SWEEP_AGE = timedelta(seconds=int(os.environ.get("SKYBEAT_PENDING_SWEEP_AGE_S", "60")))

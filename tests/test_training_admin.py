@@ -1,13 +1,17 @@
 """Training in the admin: the "Train a new model" form, a job failing for too few labels, live progress JSON,
 a model's metrics panel and confusion image, and the genre columns and actions."""
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from catalog.models import Genre, GenreLabel
 from catalog.services import label_song
-from classifier import training
+from classifier import registry, tasks, training
 from classifier.models import ModelVersion, TrainingJob
+from skybeat.celery import app
 from tests.catalog_factories import genre, make_song
 
 pytestmark = pytest.mark.django_db
@@ -39,10 +43,40 @@ def test_too_few_labels_fail_the_job_with_the_reason_and_keep_the_active_model(s
     training.run_job(job.pk)
 
     job.refresh_from_db()
-    assert job.status == TrainingJob.Status.FAILED and job.finished_at is not None
+    assert job.status == TrainingJob.Status.FAILED and job.finished_at is not None and job.heartbeat_at is not None
     assert job.message == "genre 'shoegaze' has 3 labelled songs, needs 8"
     assert ModelVersion.get_active() == active and ModelVersion.objects.count() == versions
     assert training.run_job(job.pk).status == TrainingJob.Status.FAILED  # a redelivery does not run it again
+
+
+def test_running_jobs_silent_for_the_stall_time_fail_with_the_reason(staff_user, settings):
+    """A training worker killed mid-run leaves its job "running"; the periodic sweep fails it, and only it."""
+    settings.SKYBEAT_TRAINING_STALL_S = 900
+    long_ago, now = timezone.now() - timedelta(minutes=20), timezone.now()
+    Status = TrainingJob.Status
+
+    def job(status: str, heartbeat_at) -> TrainingJob:
+        created = TrainingJob.objects.create(status=status, heartbeat_at=heartbeat_at, created_by=staff_user)
+        TrainingJob.objects.filter(pk=created.pk).update(created_at=long_ago)  # auto_now_add
+        return created
+
+    silent, alive = job(Status.RUNNING, long_ago), job(Status.RUNNING, now)
+    from_before_heartbeats = job(Status.RUNNING, None)
+    untouched = [alive, job(Status.QUEUED, None), job(Status.SUCCEEDED, long_ago)]
+
+    assert sorted(registry.fail_stalled_training_jobs()) == sorted([silent.pk, from_before_heartbeats.pk])
+
+    for stalled in (silent, from_before_heartbeats):
+        stalled.refresh_from_db()
+        assert stalled.status == Status.FAILED and stalled.finished_at and stalled.eta_s is None
+        assert stalled.message.startswith("The training worker stopped during this run (no progress for 15 min)")
+    assert [(j.status, j.finished_at) for j in untouched] == [
+        (j.status, j.finished_at) for j in TrainingJob.objects.filter(pk__in=[j.pk for j in untouched]).order_by("pk")]
+    assert tasks.fail_stalled_training_jobs.apply().get() == 0  # nothing left to fail
+    beat = settings.CELERY_BEAT_SCHEDULE["fail-stalled-training-jobs"]
+    assert beat["task"] == tasks.fail_stalled_training_jobs.name
+    # on "default": the training worker, which may be the one that died, does not consume it
+    assert app.amqp.router.route({}, beat["task"])["queue"].name == "default"
 
 
 def test_a_library_with_one_ready_genre_cannot_train(staff_user, settings):

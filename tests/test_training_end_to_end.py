@@ -33,7 +33,9 @@ def synthetic_folder(tmp_path_factory) -> Path:
     return write_labelled_folder(tmp_path_factory.mktemp("labelled"), per_genre=10, seconds=10.0, sr=SAMPLE_RATE_HZ)
 
 
-def test_feature_extractor_trains_a_model_that_classifies_new_clips(synthetic_folder, models_dir, tmp_path):
+def test_feature_extractor_trains_a_model_that_classifies_new_clips(synthetic_folder, models_dir, tmp_path,
+                                                                   monkeypatch):
+    monkeypatch.setattr(training, "REPORT_EVERY_S", 0.0)  # every batch reports
     active_before = ModelVersion.get_active()
     clips = training.folder_dataset(synthetic_folder)
     options = training.TrainingOptions(mode="feature-extractor", epochs=25, skip_s=0.5, seed=3)
@@ -43,6 +45,8 @@ def test_feature_extractor_trains_a_model_that_classifies_new_clips(synthetic_fo
 
     assert result.cache_stats == {"hits": 0, "misses": 30}
     assert seen[-1].fraction == 1.0 and any(p.stage.startswith("epoch 1/") for p in seen)
+    assert all(later.fraction >= earlier.fraction - 1e-9 for earlier, later in zip(seen, seen[1:]))
+    assert any(p.stage.startswith("epoch 2/25, batch 1/") for p in seen)
     version = result.model_version
     assert not version.active and ModelVersion.get_active() == active_before
     card = json.loads(result.card_path.read_text())
