@@ -1,6 +1,7 @@
 """Serve SKYBEAT: gunicorn for the web, a classification worker (with beat) and a training worker, together.
 
-One Ctrl-C stops both; if either stops on its own, the other is stopped too.
+One Ctrl-C (or a SIGTERM, as a process supervisor sends) stops them all; if one stops on its own, the others
+are stopped too.
 """
 
 import signal
@@ -37,6 +38,7 @@ class Command(BaseCommand):
                           f"broker: {settings.CELERY_BROKER_URL.split('://')[0]}, media: {settings.MEDIA_ROOT}")
         self.stdout.write(f"Create an admin account with: {python} manage.py createsuperuser")
         self.stdout.write("Press Ctrl-C to stop the web server and the workers.\n")
+        signal.signal(signal.SIGTERM, _interrupt)
         try:
             while all(child.poll() is None for child in children):
                 time.sleep(0.5)
@@ -56,3 +58,7 @@ class Command(BaseCommand):
                 child.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 child.kill()
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
