@@ -113,9 +113,8 @@ class _PooledConv(layers.Layer):
     beta stay trainable).
 
     Subclasses compute the raw convolution's (without bias) max over frequencies with the given kernel:
-    (batch, T', filters), where steps beyond the output's T are dropped. Weights: the conv2d ``kernel`` as
-    TensorFlow stores it, ``bias``, and the batch norm's ``gamma``, ``beta``, ``moving_mean``,
-    ``moving_variance`` (filters,).
+    (batch, T, filters). Weights: the conv2d ``kernel`` as TensorFlow stores it, ``bias``, and the batch norm's
+    ``gamma``, ``beta``, ``moving_mean``, ``moving_variance`` (filters,).
     """
 
     def __init__(self, filters: int, kernel_size: tuple[int, int], **kwargs):
@@ -138,7 +137,7 @@ class _PooledConv(layers.Layer):
     def call(self, x):
         scale = self.gamma / ops.sqrt(self.moving_variance + _BN_EPSILON)
         sign = ops.where(scale >= 0, 1.0, -1.0)  # min(conv) = -max(-conv), exact in floats
-        extreme = sign * self._max_over_frequency(x, self.kernel * sign)[:, :self.compute_output_shape(x.shape)[1]]
+        extreme = sign * self._max_over_frequency(x, self.kernel * sign)
         return scale * ops.relu(extreme + self.bias) + (self.beta - self.moving_mean * scale)
 
     def get_config(self):
@@ -235,7 +234,7 @@ class TemporalConv(_PooledConv):
         kernel = ops.pad(ops.reshape(kernel, (length, self.filters)), ((0, 1), (0, 0)))
         kernel = ops.reshape(ops.take(kernel, self._index, axis=0), (self.taps, self.block, self.block * self.filters))
         y = ops.conv(x, kernel, padding="valid")  # (F * batch, blocks, block * filters)
-        return ops.max(ops.reshape(y, (freqs, -1, blocks * self.block, self.filters)), axis=0)
+        return ops.max(ops.reshape(y, (freqs, -1, blocks * self.block, self.filters)), axis=0)[:, :steps]
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], input_shape[1], self.filters)
