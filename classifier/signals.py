@@ -11,10 +11,11 @@ import os
 
 from celery.signals import celeryd_after_setup, worker_process_init
 
+from catalog.services import CLASSIFY_QUEUE
+
 from . import inference
 
 logger = logging.getLogger(__name__)
-CLASSIFICATION_QUEUE = "classification"
 PRELOAD_ENV = "SKYBEAT_PRELOAD_MODEL"
 
 
@@ -22,13 +23,13 @@ PRELOAD_ENV = "SKYBEAT_PRELOAD_MODEL"
 def remember_worker_setup(sender, instance, **kwargs) -> None:
     # The environment reaches pool processes whether billiard forks or spawns them.
     os.environ[inference.CONCURRENCY_ENV] = str(instance.concurrency or 1)
-    classifies = CLASSIFICATION_QUEUE in instance.app.amqp.queues.consume_from
+    classifies = CLASSIFY_QUEUE in instance.app.amqp.queues.consume_from
     os.environ[PRELOAD_ENV] = "1" if classifies else "0"
 
 
 @worker_process_init.connect
 def preload_model(**kwargs) -> None:
     if os.environ.get(PRELOAD_ENV) == "0":
-        logger.info("No genre model preloaded: this worker does not consume the %s queue", CLASSIFICATION_QUEUE)
+        logger.info("No genre model preloaded: this worker does not consume the %s queue", CLASSIFY_QUEUE)
         return
     inference.preload_in_background()
