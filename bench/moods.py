@@ -31,7 +31,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from catalog.models import Genre, GenrePrediction, ListeningEvent, Song  # noqa: E402
+from catalog.models import AudioBlob, Genre, GenrePrediction, ListeningEvent, Song  # noqa: E402
 from classifier.models import ModelVersion  # noqa: E402
 from moods import services  # noqa: E402
 from moods.models import AppliedListen, MoodSnapshot, SongMood  # noqa: E402
@@ -50,9 +50,12 @@ def populate(users: int, listens_per_user: int, songs: int, days: int, seed: int
     user_ids = list(User.objects.filter(username__startswith=USER_PREFIX).values_list("pk", flat=True))
     version = ModelVersion.objects.create(name="bench-moods", architecture="crnn-from-scratch")
     genres = list(Genre.objects.filter(retired=False))
+    blobs = AudioBlob.objects.bulk_create(
+        AudioBlob(sha256=f"{n:064x}", file=f"audio/bench-{n}.wav", size_bytes=1, audio_format="wav") for n in range(songs)
+    )
     Song.objects.bulk_create(
-        Song(title=f"Bench song {n}", audio_file=f"audio/bench-{n}.wav", sha256=f"{n:064x}", size_bytes=1,
-             audio_format="wav", status=Song.Status.CLASSIFIED, classified_with=version) for n in range(songs)
+        Song(title=f"Bench song {n}", audio=blob, status=Song.Status.CLASSIFIED, classified_with=version)
+        for n, blob in enumerate(blobs)
     )
     song_ids = list(Song.objects.filter(classified_with=version).values_list("pk", flat=True))
     predictions = []
@@ -115,7 +118,9 @@ def main() -> None:
     User = get_user_model()
     if args.fresh:
         User.objects.filter(username__startswith=USER_PREFIX).delete()
-        Song.objects.filter(sha256__in=[f"{n:064x}" for n in range(args.songs)]).delete()
+        bench_audio = AudioBlob.objects.filter(sha256__in=[f"{n:064x}" for n in range(args.songs)])
+        Song.objects.filter(audio__in=bench_audio).delete()
+        bench_audio.delete()
         ModelVersion.objects.filter(name="bench-moods").delete()
     existing = User.objects.filter(username__startswith=USER_PREFIX).count()
     if existing != args.users:

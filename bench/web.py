@@ -82,7 +82,7 @@ def populate(songs: int, listens: int, users: int, seed: int) -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from catalog.models import Genre, ListeningEvent, Song
+    from catalog.models import AudioBlob, Genre, ListeningEvent, Song
     from classifier.models import ModelVersion
     from moods.models import MOOD_CHOICES, SongMood
 
@@ -106,19 +106,23 @@ def populate(songs: int, listens: int, users: int, seed: int) -> None:
     shared = (rng.random(songs) < 0.9).tolist()
     artists = [f"Artist {n}" for n in range(max(1, songs // 20))]
 
+    shas = [hashlib.sha256(f"bench-web-song-{n}".encode()).hexdigest() for n in range(songs)]
+    copy_rows(AudioBlob, ["sha256", "file", "size_bytes", "audio_format", "duration_s", "sample_rate_hz", "channels",
+                          "created_at"], (
+        (sha, f"audio/{sha[:2]}/{sha[2:4]}/{sha}.mp3", 5_000_000, "mp3", durations[n], 44100, 2, now)
+        for n, sha in enumerate(shas)), songs)
+    blob_ids = dict(AudioBlob.objects.filter(sha256__in=shas).values_list("sha256", "pk"))
+
     def song_rows():
         for n in range(songs):
-            sha = hashlib.sha256(f"bench-web-song-{n}".encode()).hexdigest()
             created = now - timedelta(seconds=ages_s[n])
             done = classified[n]
-            yield (f"Bench song {n}", artists[n % len(artists)], f"Album {n // 12}", 1960 + n % 64, durations[n],
-                   f"audio/{sha[:2]}/{sha[2:4]}/{sha}.mp3", sha, 5_000_000, "mp3", 44100, 2, uploaders[n], created,
-                   "shared" if shared[n] else "private", "classified" if done else "pending", "", created,
-                   top_genres[n] if done else None, probabilities[n] if done else None, version.pk if done else None,
-                   "{}", "")
+            yield (f"Bench song {n}", artists[n % len(artists)], f"Album {n // 12}", 1960 + n % 64, blob_ids[shas[n]],
+                   uploaders[n], created, "shared" if shared[n] else "private", "classified" if done else "pending", "",
+                   created, top_genres[n] if done else None, probabilities[n] if done else None,
+                   version.pk if done else None, "{}", "")
 
-    copy_rows(Song, ["title", "artist", "album", "year", "duration_s", "audio_file", "sha256", "size_bytes",
-                     "audio_format", "sample_rate_hz", "channels", "uploaded_by", "created_at", "visibility", "status",
+    copy_rows(Song, ["title", "artist", "album", "year", "audio", "uploaded_by", "created_at", "visibility", "status",
                      "failure_reason", "status_changed_at", "top_genre", "top_probability", "classified_with",
                      "timeline", "spectrogram"], song_rows(), songs)
     song_ids = np.array(Song.objects.order_by("pk").values_list("pk", flat=True))
@@ -158,13 +162,13 @@ def prepare(fresh: bool, songs: int, listens: int, users: int, seed: int) -> Non
     from django.core.management import call_command
     from django.db import connection
 
-    from catalog.models import Song
+    from catalog.models import AudioBlob
 
     if fresh:
         with connection.cursor() as cursor:
             cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
     call_command("migrate", verbosity=0)
-    if Song.objects.filter(sha256=hashlib.sha256(b"bench-web-song-0").hexdigest()).exists():
+    if AudioBlob.objects.filter(sha256=hashlib.sha256(b"bench-web-song-0").hexdigest()).exists():
         print(f"Reusing the data in {connection.settings_dict['NAME']} (--fresh to reload)")
     else:
         print(f"Loading {songs:,} songs and {listens:,} listening events into {connection.settings_dict['NAME']}")

@@ -51,20 +51,19 @@ class PredictionInline(ReadOnlyMixin, admin.TabularInline):
 
 @admin.register(Song)
 class SongAdmin(admin.ModelAdmin):
-    list_display = ["title", "artist", "status", "top_genre", "top_probability", "audio_format", "uploaded_by", "visibility",
-                    "created_at"]
-    list_filter = ["status", "top_genre", "audio_format", "visibility", ("uploaded_by", admin.RelatedOnlyFieldListFilter)]
-    list_select_related = ["top_genre", "uploaded_by"]
-    search_fields = ["title", "artist", "album", "sha256"]
+    list_display = ["title", "artist", "status", "top_genre", "top_probability", "audio__audio_format", "uploaded_by",
+                    "visibility", "created_at"]
+    list_filter = ["status", "top_genre", "audio__audio_format", "visibility", ("uploaded_by", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["audio", "top_genre", "uploaded_by"]
+    search_fields = ["title", "artist", "album", "audio__sha256"]
     date_hierarchy = "created_at"
     inlines = [PredictionInline]
     actions = ["reclassify_selected", "retry_failed"]
-    readonly_fields = ["audio_link", "spectrogram_link", "sha256", "size_bytes", "audio_format", "sample_rate_hz", "channels",
-                       "duration_s", "status", "failure_reason", "status_changed_at", "top_genre", "top_probability",
+    readonly_fields = ["audio_link", "audio_details", "spectrogram_link", "status", "failure_reason", "status_changed_at", "top_genre", "top_probability",
                        "classified_with", "timeline", "created_at"]
     fieldsets = [
         (None, {"fields": ["title", "artist", "album", "year", "visibility", "uploaded_by"]}),
-        ("File", {"fields": ["audio_link", "audio_format", "duration_s", "sample_rate_hz", "channels", "size_bytes", "sha256"]}),
+        ("File", {"fields": ["audio_link", "audio_details"]}),
         ("Classification", {"fields": ["status", "failure_reason", "status_changed_at", "top_genre", "top_probability",
                                        "classified_with", "spectrogram_link", "timeline"]}),
     ]
@@ -76,6 +75,22 @@ class SongAdmin(admin.ModelAdmin):
     @admin.display(description="Audio file")
     def audio_link(self, song: Song) -> str:
         return format_html('<a href="{}">{}</a>', reverse("catalog:song-stream", args=[song.pk]), song.audio_file.name)
+
+    @admin.display(description="Audio")
+    def audio_details(self, song: Song) -> str:
+        audio = song.audio
+        return format_html(
+            "{} · {} s · {} Hz · {} channel(s) · {} bytes · SHA-256 {} · {} song(s) share these bytes",
+            audio.audio_format.upper(), audio.duration_s, audio.sample_rate_hz, audio.channels, audio.size_bytes,
+            audio.sha256, audio.songs.count(),
+        )
+
+    def delete_model(self, request, song: Song) -> None:
+        services.delete_song(song)
+
+    def delete_queryset(self, request, queryset: QuerySet) -> None:
+        for song in queryset:
+            services.delete_song(song)
 
     @admin.display(description="Spectrogram")
     def spectrogram_link(self, song: Song) -> str:

@@ -63,7 +63,7 @@ class SongViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Destr
     def get_queryset(self):
         songs = Song.objects.visible_to(self.request.user)
         if self.action == "retrieve":
-            return songs.select_related("top_genre", "uploaded_by", "classified_with")
+            return songs.select_related("audio", "top_genre", "uploaded_by", "classified_with")
         return services.with_list_relations(songs)
 
     def get_serializer_class(self):
@@ -121,7 +121,7 @@ class SongViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Destr
     )
     @action(detail=True, methods=["get"], url_path="stream", content_negotiation_class=AnyAcceptNegotiation)
     def stream(self, request, pk=None):
-        return stream_song(request, get_object_or_404(Song.objects.visible_to(request.user), pk=pk))
+        return stream_song(request, get_object_or_404(Song.objects.visible_to(request.user).select_related("audio"), pk=pk))
 
     @extend_schema(
         summary="Status of several songs at once (for upload progress)",
@@ -161,7 +161,7 @@ class ListenViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, viewsets
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no real user
             return ListeningEvent.objects.none()
-        return ListeningEvent.objects.filter(user=self.request.user).select_related("song")
+        return ListeningEvent.objects.filter(user=self.request.user).select_related("song__audio")
 
     def perform_create(self, serializer):
         serializer.instance = services.start_listen(self.request.user, serializer.validated_data["song"])

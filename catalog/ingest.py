@@ -1,20 +1,23 @@
 """Turning uploaded files into songs: hash while copying, verify, store by content, deduplicate, enqueue.
 
-A file is copied in chunks to a staging file beside the library (so the final move is an atomic rename),
-hashed on the way, verified by :mod:`catalog.audio_probe`, then renamed to ``audio/ab/cd/<sha256>.<ext>``.
-Bad files leave nothing behind: the staging file is always removed.
+A file is copied in chunks to a temporary file (for probing), hashed on the way, verified by
+:mod:`catalog.audio_probe`, then saved through the storage API as ``audio/ab/cd/<sha256>.<ext>``: one
+:class:`~catalog.models.AudioBlob` per distinct content. Each uploader gets their own song over it, so an upload
+never reveals whether someone else has the same bytes. Bad files leave nothing behind.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.core.files import File
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
@@ -22,13 +25,12 @@ from django.db import IntegrityError, transaction
 from skybeat.errors import InvalidAudio
 
 from .audio_probe import AudioInfo, clean_text, client_file_name, parse_year, probe_audio, title_from_filename
-from .models import Song
+from .models import AudioBlob, Song
 from .services import enqueue_classification
 
 logger = logging.getLogger(__name__)
 
 COPY_CHUNK_BYTES = 1024 * 1024
-STAGING_DIR = "incoming"
 
 
 @dataclass
@@ -68,86 +70,113 @@ def ingest_upload(upload: UploadedFile, user, visibility: str = Song.Visibility.
         song, created = store_song(upload, user, visibility)
     except InvalidAudio as exc:
         return UploadOutcome(filename=display_name, error=str(exc))
-    if not created and not Song.objects.visible_to(user).filter(pk=song.pk).exists():
-        return UploadOutcome(
-            filename=display_name,
-            error="This exact file is already in the library as another member's private song; it was not stored again.",
-        )
     return UploadOutcome(filename=display_name, song=song, created=created)
 
 
+@dataclass(frozen=True)
+class HashedCopy:
+    """An upload's bytes in a local temporary file, with their SHA-256 and size."""
+
+    path: Path
+    sha256: str
+    size_bytes: int
+
+
 def store_song(upload: UploadedFile, user, visibility: str) -> tuple[Song, bool]:
-    """The song for these bytes and whether it is new. Raises InvalidAudio (and stores nothing) for bad input."""
+    """The uploader's song for these bytes and whether it is new. Raises InvalidAudio (storing nothing) for bad input.
+
+    The same person uploading the same bytes again gets their song back; anyone else gets a song of their own
+    over the stored audio, whoever else has it and however they shared it.
+    """
     if upload.size is not None and upload.size > max_upload_bytes():
         raise InvalidAudio(too_large_message())
     if not upload.size:
         raise InvalidAudio("The file is empty.")
-    staged, sha256 = stage_upload(upload)
-    try:
-        existing = Song.objects.filter(sha256=sha256).first()
-        if existing is not None:
-            return existing, False
-        info = probe_audio(staged)
-        name = content_path(sha256, info.extension)
-        final = Path(default_storage.path(name))
-        final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staged, final)
-        os.chmod(final, settings.FILE_UPLOAD_PERMISSIONS or 0o644)
-        return _create_song(upload, user, visibility, info, sha256, name, final)
-    finally:
-        staged.unlink(missing_ok=True)
+    uploader = user if user is not None and user.is_authenticated else None
+    with hashed_copy(upload) as copy:
+        if uploader is not None:
+            mine = Song.objects.filter(audio__sha256=copy.sha256, uploaded_by=uploader).first()
+            if mine is not None:
+                return mine, False
+        # Probed even when the bytes are stored already: the same checks and tags, whoever uploaded them before.
+        info = probe_audio(copy.path)
+        fields = song_fields(upload, info.tags)
+        blob = AudioBlob.objects.filter(sha256=copy.sha256).first()
+        try:
+            return add_song(blob or store_blob(copy, info), uploader, visibility, fields)
+        except AudioBlob.DoesNotExist:  # deleted with its last song meanwhile: store the bytes anew
+            return add_song(store_blob(copy, info), uploader, visibility, fields)
 
 
-def stage_upload(upload: UploadedFile) -> tuple[Path, str]:
-    """Copy the upload in chunks into the staging folder, computing its SHA-256 on the way."""
-    staging = Path(settings.MEDIA_ROOT) / STAGING_DIR
-    staging.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
-    handle = tempfile.NamedTemporaryFile(dir=staging, prefix="upload-", suffix=".part", delete=False)
-    path = Path(handle.name)
-    try:
-        with handle:
-            upload.seek(0)
-            for chunk in upload.chunks(COPY_CHUNK_BYTES):
-                digest.update(chunk)
-                handle.write(chunk)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return path, digest.hexdigest()
+@contextmanager
+def hashed_copy(upload: UploadedFile) -> Iterator[HashedCopy]:
+    """The upload copied in chunks to a temporary file, its SHA-256 computed on the way; removed afterwards."""
+    digest, size = hashlib.sha256(), 0
+    with tempfile.NamedTemporaryFile(
+        prefix="skybeat-upload-", suffix=".part", dir=settings.FILE_UPLOAD_TEMP_DIR
+    ) as handle:
+        upload.seek(0)
+        for chunk in upload.chunks(COPY_CHUNK_BYTES):
+            digest.update(chunk)
+            handle.write(chunk)
+            size += len(chunk)
+        handle.flush()
+        yield HashedCopy(Path(handle.name), digest.hexdigest(), size)
 
 
 def content_path(sha256: str, extension: str) -> str:
     return f"audio/{sha256[:2]}/{sha256[2:4]}/{sha256}.{extension}"
 
 
-def _create_song(upload, user, visibility, info: AudioInfo, sha256: str, name: str, final: Path) -> tuple[Song, bool]:
-    field_length = {field: Song._meta.get_field(field).max_length for field in ("title", "artist", "album")}
-    tags = info.tags
+def store_blob(copy: HashedCopy, info: AudioInfo) -> AudioBlob:
+    """Save verified bytes through the storage API and record their blob.
+
+    When the same bytes are being stored concurrently, the first blob recorded wins and this copy is removed.
+    The storage picks another name if the content name is taken (say, by a file a crash left behind).
+    """
+    max_length = AudioBlob._meta.get_field("file").max_length
+    with copy.path.open("rb") as handle:
+        name = default_storage.save(content_path(copy.sha256, info.extension), File(handle), max_length=max_length)
     try:
         with transaction.atomic():
-            song = Song.objects.create(
-                title=clean_text(tags.get("title", ""), field_length["title"])
-                or title_from_filename(upload.name or "", field_length["title"]),
-                artist=clean_text(tags.get("artist", ""), field_length["artist"]),
-                album=clean_text(tags.get("album", ""), field_length["album"]),
-                year=parse_year(tags.get("year")),
-                duration_s=info.duration_s,
-                audio_file=name,
-                sha256=sha256,
-                size_bytes=final.stat().st_size,
-                audio_format=info.format,
-                sample_rate_hz=info.sample_rate_hz,
-                channels=info.channels,
-                uploaded_by=user if user is not None and user.is_authenticated else None,
-                visibility=visibility,
+            return AudioBlob.objects.create(
+                sha256=copy.sha256, file=name, size_bytes=copy.size_bytes, audio_format=info.format,
+                duration_s=info.duration_s, sample_rate_hz=info.sample_rate_hz, channels=info.channels,
             )
     except IntegrityError:
-        # The same bytes arrived concurrently and the other upload won: link to its song (same file, same path).
-        song = Song.objects.filter(sha256=sha256).first()
+        default_storage.delete(name)
+        blob = AudioBlob.objects.filter(sha256=copy.sha256).first()
+        if blob is None:
+            raise
+        return blob
+
+
+def song_fields(upload: UploadedFile, tags: dict[str, str]) -> dict:
+    """Title, artist, album and year from the file's tags; the title falls back to the uploader's file name."""
+    length = {field: Song._meta.get_field(field).max_length for field in ("title", "artist", "album")}
+    return {
+        "title": clean_text(tags.get("title", ""), length["title"]) or title_from_filename(upload.name or "", length["title"]),
+        "artist": clean_text(tags.get("artist", ""), length["artist"]),
+        "album": clean_text(tags.get("album", ""), length["album"]),
+        "year": parse_year(tags.get("year")),
+    }
+
+
+def add_song(blob: AudioBlob, uploader, visibility: str, fields: dict) -> tuple[Song, bool]:
+    """A new song of ``uploader`` over ``blob``, or their song made concurrently, and whether it is new.
+
+    The blob row is locked until the song is committed, so deleting its last other song cannot remove it under
+    the new song (:func:`catalog.services.delete_song` locks it too); raises AudioBlob.DoesNotExist if it is gone.
+    """
+    try:
+        with transaction.atomic():
+            AudioBlob.objects.select_for_update().get(pk=blob.pk)
+            song = Song.objects.create(audio=blob, uploaded_by=uploader, visibility=visibility, **fields)
+    except IntegrityError:
+        # The same person uploaded the same bytes concurrently and the other upload won: theirs is this song.
+        song = Song.objects.filter(audio=blob, uploaded_by=uploader).first() if uploader is not None else None
         if song is None:
-            final.unlink(missing_ok=True)
             raise
         return song, False
-    logger.info("Stored song %s (%s, %s) from %r", song.pk, info.format, sha256[:12], upload.name)
+    logger.info("Stored song %s over audio %s (%s)", song.pk, blob.sha256[:12], blob.audio_format)
     return song, True

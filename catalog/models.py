@@ -1,7 +1,9 @@
-"""The song library: songs, genres, the classifier's predictions, people's labels, and listening history."""
+"""The song library: songs, their stored audio, genres, the classifier's predictions, people's labels, and
+listening history."""
 
 from django.conf import settings
 from django.db import models
+from django.db.models.fields.files import FieldFile
 from django.db.models import Q
 from django.urls import reverse
 
@@ -25,6 +27,26 @@ class Genre(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("catalog:genre-detail", args=[self.slug])
+
+
+class AudioBlob(models.Model):
+    """One stored audio file, named by the SHA-256 of its bytes.
+
+    Every upload of the same bytes becomes its own :class:`Song` (its owner's title, visibility, labels and
+    history) over one blob, so the bytes are stored once and nobody learns that someone else has them.
+    """
+
+    sha256 = models.CharField(max_length=64, unique=True)
+    file = models.FileField(max_length=300, upload_to="audio/")
+    size_bytes = models.BigIntegerField()
+    audio_format = models.CharField(max_length=16, help_text="Detected from the content: wav, mp3, ogg, opus, flac, m4a")
+    duration_s = models.FloatField(null=True, blank=True, help_text="Duration in seconds")
+    sample_rate_hz = models.PositiveIntegerField(null=True, blank=True)
+    channels = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.sha256[:12]}… ({self.audio_format})"
 
 
 class SongQuerySet(models.QuerySet):
@@ -53,13 +75,7 @@ class Song(models.Model):
     artist = models.CharField(max_length=300, blank=True)
     album = models.CharField(max_length=300, blank=True)
     year = models.PositiveSmallIntegerField(null=True, blank=True)
-    duration_s = models.FloatField(null=True, blank=True, help_text="Duration in seconds")
-    audio_file = models.FileField(max_length=300, upload_to="audio/")
-    sha256 = models.CharField(max_length=64, unique=True)
-    size_bytes = models.BigIntegerField()
-    audio_format = models.CharField(max_length=16, help_text="Detected from the content: wav, mp3, ogg, opus, flac, m4a")
-    sample_rate_hz = models.PositiveIntegerField(null=True, blank=True)
-    channels = models.PositiveSmallIntegerField(null=True, blank=True)
+    audio = models.ForeignKey(AudioBlob, on_delete=models.PROTECT, related_name="songs")
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="uploaded_songs"
     )
@@ -98,6 +114,10 @@ class Song(models.Model):
             models.Index(fields=["artist"]),
             models.Index(fields=["album"]),
         ]
+        constraints = [
+            # One song per uploader and audio: uploading the same bytes again finds it (anonymous rows aside).
+            models.UniqueConstraint(fields=["audio", "uploaded_by"], name="one_song_per_uploader_and_audio"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.artist} – {self.title}" if self.artist else self.title
@@ -107,6 +127,15 @@ class Song(models.Model):
 
     def can_edit(self, user) -> bool:
         return user.is_authenticated and (user.is_staff or user.pk == self.uploaded_by_id)
+
+    @property
+    def sha256(self) -> str:
+        return self.audio.sha256
+
+    @property
+    def audio_file(self) -> FieldFile:
+        """The stored audio (shared with every song of the same bytes)."""
+        return self.audio.file
 
 
 class GenrePrediction(models.Model):

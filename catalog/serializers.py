@@ -27,6 +27,9 @@ class SongSerializer(serializers.ModelSerializer):
     uploaded_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     url = serializers.SerializerMethodField(help_text="The song's page")
     stream_url = serializers.SerializerMethodField(help_text="The audio, with HTTP Range support")
+    duration_s = serializers.FloatField(source="audio.duration_s", read_only=True, allow_null=True, help_text="Duration in seconds")
+    audio_format = serializers.CharField(source="audio.audio_format", read_only=True,
+                                         help_text="Detected from the content: wav, mp3, ogg, opus, flac, m4a")
 
     class Meta:
         model = Song
@@ -69,6 +72,10 @@ class SongDetailSerializer(SongSerializer):
     )
     spectrogram_url = serializers.SerializerMethodField()
     classified_with = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
+    sample_rate_hz = serializers.IntegerField(source="audio.sample_rate_hz", read_only=True, allow_null=True)
+    channels = serializers.IntegerField(source="audio.channels", read_only=True, allow_null=True)
+    size_bytes = serializers.IntegerField(source="audio.size_bytes", read_only=True)
+    sha256 = serializers.CharField(source="audio.sha256", read_only=True)
 
     class Meta(SongSerializer.Meta):
         fields = SongSerializer.Meta.fields + [

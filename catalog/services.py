@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from skybeat.queue import BrokerUnavailable, publish
 
-from .models import Genre, GenreLabel, ListeningEvent, Song
-from .signals import listen_counted
+from .models import AudioBlob, Genre, GenreLabel, GenrePrediction, ListeningEvent, Song
+from .signals import listen_counted, song_classified
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ SORTS: dict[str, tuple] = {
     "oldest": ("created_at", "id"),
     "title": ("title", "id"),
     "artist": ("artist", "title", "id"),
-    "duration": (F("duration_s").asc(nulls_last=True), "id"),
+    "duration": (F("audio__duration_s").asc(nulls_last=True), "id"),
     "confidence": (F("top_probability").desc(nulls_last=True), "-id"),
 }
 
@@ -96,7 +96,7 @@ def reclassify(songs: QuerySet) -> int:
 
 def with_list_relations(songs: QuerySet) -> QuerySet:
     """What a song row shows without another query per row (the timeline, large and unused in rows, stays behind)."""
-    return songs.select_related("top_genre", "uploaded_by", "mood").defer("timeline")
+    return songs.select_related("audio", "top_genre", "uploaded_by", "mood").defer("timeline")
 
 
 def search_songs(user, *, q: str = "", genre: Genre | None = None, uploader: str = "", status: str = "",
@@ -168,7 +168,7 @@ def record_progress(event: ListeningEvent, seconds_listened: float, completed: b
     seconds = float(seconds_listened)
     if not math.isfinite(seconds) or seconds < 0:
         raise ValueError("seconds_listened must be a finite number of seconds, 0 or more.")
-    duration = event.song.duration_s
+    duration = event.song.audio.duration_s
     if duration:
         seconds = min(seconds, duration)
     with transaction.atomic():
@@ -189,7 +189,7 @@ def history(user) -> QuerySet:
     """The user's plays (listens that counted) of songs they may still see, newest first."""
     return (
         ListeningEvent.objects.filter(user=user, counted=True, song__in=Song.objects.visible_to(user))
-        .select_related("song", "song__top_genre")
+        .select_related("song", "song__audio", "song__top_genre")
         .order_by("-started_at")
     )
 
@@ -208,7 +208,51 @@ def set_visibility(song: Song, visibility: str) -> None:
 
 
 def delete_song(song: Song) -> None:
-    """Delete the song, its predictions, labels and listens; its files go once the deletion is committed."""
-    names = [name for name in (song.audio_file.name, song.spectrogram.name) if name]
-    song.delete()
-    transaction.on_commit(lambda: [default_storage.delete(name) for name in names])
+    """Delete the song, its predictions, labels and listens; its audio and spectrogram go too once no song uses
+    them any more (the files once the deletion is committed).
+
+    The audio's row stays locked meanwhile, so an upload of the same bytes lands either before (and keeps the
+    audio) or after (and stores it anew): see :func:`catalog.ingest.add_song`.
+    """
+    with transaction.atomic():
+        audio = AudioBlob.objects.select_for_update().get(pk=song.audio_id)
+        spectrogram = song.spectrogram.name
+        song.delete()
+        names = [spectrogram] if spectrogram and not Song.objects.filter(spectrogram=spectrogram).exists() else []
+        if not audio.songs.exists():
+            names.append(audio.file.name)
+            audio.delete()
+        transaction.on_commit(lambda: [default_storage.delete(name) for name in names])
+
+
+# --- Classification results -------------------------------------------------------------------------------------
+
+
+def reuse_classification(song_id: int, model_version_id: int) -> Song | None:
+    """Copy onto the song what this model found for another song of the same audio, and mark it classified.
+
+    Identical bytes give identical results, so the network need not run again. Returns the song, or None when no
+    song of its audio is classified with this model (or the song is gone). Announces ``song_classified``.
+    """
+    with transaction.atomic():
+        song = Song.objects.select_for_update().filter(pk=song_id).first()
+        source = None if song is None else (
+            Song.objects.filter(audio_id=song.audio_id, status=Song.Status.CLASSIFIED, classified_with_id=model_version_id)
+            .exclude(pk=song.pk).order_by("pk").first()
+        )
+        if source is None:
+            return None
+        GenrePrediction.objects.filter(song=song, model_version_id=model_version_id).delete()
+        GenrePrediction.objects.bulk_create([
+            GenrePrediction(song=song, model_version_id=model_version_id, genre_id=genre_id, probability=probability)
+            for genre_id, probability in source.predictions.filter(model_version_id=model_version_id)
+            .values_list("genre_id", "probability")
+        ])
+        copied = ["top_genre", "top_probability", "classified_with", "timeline", "spectrogram"]
+        for field in copied:
+            setattr(song, field, getattr(source, field))
+        song.status, song.failure_reason, song.status_changed_at = Song.Status.CLASSIFIED, "", timezone.now()
+        song.save(update_fields=[*copied, "status", "failure_reason", "status_changed_at"])
+        transaction.on_commit(lambda: song_classified.send(sender=Song, song_id=song_id))
+    logger.info("Song %s: classification of song %s reused (same audio, model %s)", song_id, source.pk, model_version_id)
+    return song

@@ -80,7 +80,7 @@ def stream_song(request: HttpRequest, song: Song) -> HttpResponse:
         response = HttpResponse(status=206 if byte_range else 200)
     else:
         response = StreamingHttpResponse(iter_file(song.audio_file.name, start, length), status=206 if byte_range else 200)
-    response["Content-Type"] = content_type(song.audio_format)
+    response["Content-Type"] = content_type(song.audio.audio_format)
     response["Content-Length"] = str(length)
     if byte_range:
         response["Content-Range"] = f"bytes {start}-{end}/{size}"

@@ -52,7 +52,7 @@ def song_list(request: HttpRequest) -> HttpResponse:
 
 
 def song_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    song = visible_song(request, pk, "top_genre", "uploaded_by", "classified_with", "mood")
+    song = visible_song(request, pk, "audio", "top_genre", "uploaded_by", "classified_with", "mood")
     label = GenreLabel.objects.select_related("genre", "labelled_by").filter(song=song).first()
     can_edit = song.can_edit(request.user)
     timeline_slugs = song.timeline.get("genres", []) if isinstance(song.timeline, dict) else []
@@ -74,7 +74,7 @@ def song_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "HEAD"])
 def song_stream(request: HttpRequest, pk: int) -> HttpResponse:
-    return stream_song(request, visible_song(request, pk))
+    return stream_song(request, visible_song(request, pk, "audio"))
 
 
 @require_http_methods(["GET", "HEAD"])

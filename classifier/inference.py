@@ -26,6 +26,7 @@ from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from catalog.models import Genre, GenrePrediction, Song
+from catalog.services import reuse_classification
 from catalog.signals import song_classified
 from skybeat.errors import InvalidAudio
 
@@ -225,6 +226,9 @@ def classify_song(song_id: int) -> Song | None:
         loaded = current_model()
     except ModelUnavailable as exc:
         return mark_failed(song_id, f"No usable model: {exc}")
+    reused = reuse_classification(song_id, loaded.version_id)  # identical bytes already classified by this model
+    if reused is not None:
+        return reused
     storage, name = song.audio_file.storage, song.audio_file.name
     if not name or not storage.exists(name):
         return mark_failed(song_id, "The audio file is missing from storage")

@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from mutagen.id3 import ID3, TALB, TDRC, TIT2, TPE1
 from mutagen.wave import WAVE
 
-from catalog.models import Genre, GenrePrediction, Song
+from catalog.models import AudioBlob, Genre, GenrePrediction, Song
 from tests import audio_fixtures
 
 #: extension -> (soundfile format, subtype)
@@ -76,13 +76,24 @@ def genre(slug: str, colour: str = "#1db954", **extra) -> Genre:
     return Genre.objects.get_or_create(slug=slug, defaults={"name": slug.title(), "colour": colour, **extra})[0]
 
 
+#: Song factory arguments that describe its audio.
+AUDIO_FIELDS = {"duration_s", "audio_format", "size_bytes", "sample_rate_hz", "channels"}
+
+
+def audio_blob(**fields) -> AudioBlob:
+    """An audio row without a file (for songs that are never played), unique per call."""
+    sha = hashlib.sha256(f"catalog-test-audio-{next(_counter)}".encode()).hexdigest()
+    values = {"file": f"audio/{sha}.wav", "size_bytes": 1000, "audio_format": "wav", "duration_s": 180.0, **fields}
+    return AudioBlob.objects.create(sha256=sha, **values)
+
+
 def make_song(user=None, *, top_genre: Genre | None = None, probability: float | None = None, model_version=None,
               **fields) -> Song:
-    """A song row without a file (for pages, queries and permissions); with predictions when a model is given."""
+    """A song row over audio without a file (for pages, queries and permissions); with predictions when a model
+    is given. Audio fields (``duration_s``...) go to its new audio row unless ``audio`` is given."""
     n = next(_counter)
-    sha = hashlib.sha256(f"catalog-test-song-{n}".encode()).hexdigest()
-    values = {"title": f"Song {n}", "artist": f"Artist {n % 7}", "album": f"Album {n % 3}", "duration_s": 180.0,
-              "audio_file": f"audio/{sha}.wav", "sha256": sha, "size_bytes": 1000, "audio_format": "wav",
+    audio = fields.pop("audio", None) or audio_blob(**{name: fields.pop(name) for name in AUDIO_FIELDS & fields.keys()})
+    values = {"title": f"Song {n}", "artist": f"Artist {n % 7}", "album": f"Album {n % 3}", "audio": audio,
               "uploaded_by": user, **fields}
     if top_genre is not None:
         values.update(top_genre=top_genre, top_probability=probability if probability is not None else 0.8,

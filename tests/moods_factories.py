@@ -1,6 +1,5 @@
 """Listening histories for the moods tests: classified songs, counted listens, applied to snapshots."""
 
-import hashlib
 from datetime import datetime, timedelta
 from itertools import count
 
@@ -11,6 +10,7 @@ from classifier.models import ModelVersion
 from moods import services
 from moods.defaults import seed_defaults
 from moods.models import GenreMood
+from tests.catalog_factories import audio_blob
 
 _serial = count()
 
@@ -34,12 +34,10 @@ def classified_song(probabilities: dict[str, float], *, title: str = "", user=No
                     visibility: str = Song.Visibility.SHARED) -> Song:
     """A song classified by ``version`` with ``probabilities`` {genre slug: p}, its SongMood computed."""
     n = next(_serial)
-    sha = hashlib.sha256(f"moods-song-{n}-{title}".encode()).hexdigest()
     version = version or model_version()
     song = Song.objects.create(
-        title=title or f"Song {n}", artist="Test Artist", audio_file=f"audio/{sha}.wav", sha256=sha, size_bytes=1000,
-        audio_format="wav", duration_s=240, uploaded_by=user, visibility=visibility, status=Song.Status.CLASSIFIED,
-        classified_with=version,
+        title=title or f"Song {n}", artist="Test Artist", audio=audio_blob(duration_s=240), uploaded_by=user,
+        visibility=visibility, status=Song.Status.CLASSIFIED, classified_with=version,
     )
     GenrePrediction.objects.bulk_create(
         GenrePrediction(song=song, model_version=version, genre=genre(slug), probability=p)

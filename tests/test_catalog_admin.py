@@ -27,7 +27,7 @@ def test_song_changelist_filters_and_searches(admin_client, user):
     assert "Findable Tune" in page and ">Other<" not in page
     failed = admin_client.get(url, {"status__exact": "failed"}).content.decode()
     assert "Other" in failed and "Findable Tune" not in failed
-    for params in ({"top_genre__id__exact": jazz.pk}, {"audio_format": "wav"}, {"uploaded_by__id__exact": user.pk}):
+    for params in ({"top_genre__id__exact": jazz.pk}, {"audio__audio_format": "wav"}, {"uploaded_by__id__exact": user.pk}):
         assert admin_client.get(url, params).status_code == 200
 
 

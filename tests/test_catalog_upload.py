@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from catalog.audio_probe import title_from_filename
 from catalog.ingest import ingest_uploads
-from catalog.models import Song
+from catalog.models import AudioBlob, Song
 from tests import audio_fixtures
 from tests.catalog_factories import fast_passwords, media_root, mp3_encoder_available, stored_files, upload_of, write_song, write_tags  # noqa: F401
 
@@ -41,12 +41,12 @@ def test_api_upload_reads_tags_and_stores_by_content(logged_in, user, media_root
     assert upload["created"] is True and upload["error"] == ""
     song = Song.objects.get(pk=upload["song"]["id"])
     assert (song.title, song.artist, song.album, song.year) == ("Night Drive", "The Testers", "Synthetic", 2019)
-    assert song.audio_format == extension and song.channels == 2
-    assert song.duration_s == pytest.approx(2.0, abs=0.1)
-    assert song.sample_rate_hz == (48000 if extension == "opus" else 22050)
+    assert song.audio.audio_format == extension and song.audio.channels == 2
+    assert song.audio.duration_s == pytest.approx(2.0, abs=0.1)
+    assert song.audio.sample_rate_hz == (48000 if extension == "opus" else 22050)
     assert song.status == Song.Status.PENDING and song.uploaded_by == user
     sha = hashlib.sha256(data).hexdigest()
-    assert song.sha256 == sha and song.size_bytes == len(data)
+    assert song.sha256 == sha and song.audio.size_bytes == len(data)
     assert song.audio_file.name == f"audio/{sha[:2]}/{sha[2:4]}/{sha}.{extension}"
     assert stored_files(media_root) == [media_root / song.audio_file.name]
     assert (media_root / song.audio_file.name).read_bytes() == data
@@ -59,8 +59,8 @@ def test_m4a_upload_with_ffmpeg_and_a_truncated_one_refused(logged_in, media_roo
     response = logged_in.post(reverse("api-song-list"), {"file": upload_of(m4a)})
     assert response.status_code == 201, response.content
     song = Song.objects.get()
-    assert (song.audio_format, song.title) == ("m4a", "Cafe Tune")
-    assert song.duration_s == pytest.approx(3.0, abs=0.1)
+    assert (song.audio.audio_format, song.title) == ("m4a", "Cafe Tune")
+    assert song.audio.duration_s == pytest.approx(3.0, abs=0.1)
     cut = tmp_path / "cut.m4a"
     cut.write_bytes(m4a.read_bytes()[: m4a.stat().st_size * 2 // 3])
     refused = logged_in.post(reverse("api-song-list"), {"file": upload_of(cut)})
@@ -82,28 +82,47 @@ def test_file_name_titles_are_sanitised():
     assert title_from_filename("x" * 500 + ".wav", 300) == "x" * 300
 
 
-def test_duplicate_upload_links_to_the_existing_song(logged_in, other_user, media_root, tmp_path):
+def test_the_same_person_uploading_the_same_bytes_again_gets_their_song_back(logged_in, media_root, tmp_path):
     path = write_song(tmp_path / "same.flac")
     first = logged_in.post(reverse("api-song-list"), {"file": upload_of(path)}).json()["uploads"][0]
-    again = logged_in.post(reverse("api-song-list"), {"file": upload_of(path, name="renamed.flac")})
+    again = logged_in.post(reverse("api-song-list"), {"file": upload_of(path, name="renamed.flac"), "visibility": "private"})
     assert again.status_code == 200
     assert again.json()["uploads"][0] == {**first, "filename": "renamed.flac", "created": False}
-    other = Client()
-    other.force_login(other_user)
-    assert other.post(reverse("api-song-list"), {"file": upload_of(path)}).json()["uploads"][0]["song"]["id"] == first["song"]["id"]
-    assert Song.objects.count() == 1
-    assert len(stored_files(media_root)) == 1
+    assert Song.objects.get().visibility == "shared", "the song is found again, not changed"
+    assert AudioBlob.objects.count() == 1 and len(stored_files(media_root)) == 1
 
 
-def test_duplicate_of_someone_elses_private_song_is_not_revealed(client, user, other_user, tmp_path):
-    path = write_song(tmp_path / "secret.wav")
+def test_uploading_the_bytes_of_someone_elses_private_song_just_works_and_reveals_nothing(client, user, other_user,
+                                                                                          media_root, tmp_path):
+    """The issue's case: bob uploads the exact bytes of alice's private song. He gets a song of his own, answered
+    exactly like any new upload, and the bytes are stored once."""
+    secret, novel = write_song(tmp_path / "secret.wav"), write_song(tmp_path / "novel.wav")
     client.force_login(user)
-    client.post(reverse("api-song-list"), {"file": upload_of(path), "visibility": "private"})
+    alices = client.post(reverse("api-song-list"), {"file": upload_of(secret, name="Alice's demo.wav"),
+                                                     "visibility": "private"}).json()["uploads"][0]["song"]
     client.force_login(other_user)
-    response = client.post(reverse("api-song-list"), {"file": upload_of(path)})
-    assert response.status_code == 400
-    upload = response.json()["uploads"][0]
-    assert upload["song"] is None and "private" in upload["error"]
+
+    response = client.post(reverse("api-song-list"), {"file": upload_of(secret, name="found_it.wav")})
+    fresh = client.post(reverse("api-song-list"), {"file": upload_of(novel, name="found_it.wav")})
+
+    assert response.status_code == fresh.status_code == 201
+    upload, fresh_upload = response.json()["uploads"][0], fresh.json()["uploads"][0]
+    assert upload["song"]["id"] != alices["id"]
+    ignored = {"id", "url", "stream_url", "created_at"}
+    same_shape = {key: value for key, value in upload["song"].items() if key not in ignored}
+    assert same_shape == {key: value for key, value in fresh_upload["song"].items() if key not in ignored}
+    assert (upload["created"], upload["error"], same_shape["title"], same_shape["uploaded_by"]) == (True, "", "found it", "bob")
+    assert "alice" not in response.content.decode().lower()
+    # bob's song is his: his title and visibility, his to label; alice's stays private and untouched.
+    bobs = Song.objects.get(pk=upload["song"]["id"])
+    assert bobs.audio == Song.objects.get(pk=alices["id"]).audio
+    assert [song["id"] for song in client.get(reverse("api-song-list")).json()["results"]] == [
+        fresh_upload["song"]["id"], bobs.pk]
+    assert client.get(reverse("api-song-detail", args=[alices["id"]])).status_code == 404
+    assert client.post(reverse("catalog:song-visibility", args=[bobs.pk]), {"visibility": "private"}).status_code == 302
+    assert Song.objects.get(pk=alices["id"]).visibility == "private"
+    assert Song.objects.get(pk=alices["id"]).title == "Alice's demo"
+    assert AudioBlob.objects.count() == 2 and len(stored_files(media_root)) == 2
 
 
 @pytest.mark.django_db(transaction=True)
@@ -257,4 +276,4 @@ def test_mp3_slightly_shorter_than_announced_is_accepted_with_its_real_length(lo
 
     assert response.status_code == 201, response.content
     song = Song.objects.get(pk=response.json()["uploads"][0]["song"]["id"])
-    assert 59.0 < song.duration_s < 60.0
+    assert 59.0 < song.audio.duration_s < 60.0

@@ -30,7 +30,7 @@ def assert_classified(song: Song, version: ModelVersion) -> None:
     assert song.timeline["genres"] == version.genres
     assert song.timeline["frames"], "the timeline has frames"
     for start_s, probs in song.timeline["frames"]:
-        assert 0 <= start_s < song.duration_s
+        assert 0 <= start_s < song.audio.duration_s
         assert len(probs) == len(version.genres)
         assert sum(probs) == pytest.approx(1.0, abs=1e-3)
         assert all(round(p, 4) == p for p in probs)

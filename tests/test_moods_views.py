@@ -16,6 +16,7 @@ from moods import receivers, services, tasks
 from moods.models import MoodSnapshot
 from moods.profile import MOOD_POINTS, songs_near_mood
 
+from .catalog_factories import audio_blob
 from .moods_factories import classified_song, history, listen, seeded_moods  # noqa: F401  (seeded_moods is a fixture)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("seeded_moods")]
@@ -124,7 +125,7 @@ def test_songs_near_mood_orders_by_distance():
     far = classified_song({"metal": 1.0}, title="far")
     near = classified_song({"ambient": 1.0}, title="near")
     middle = classified_song({"jazz": 1.0}, title="middle")
-    Song.objects.create(title="no mood", audio_file="audio/x.wav", sha256="0" * 64, size_bytes=1, audio_format="wav")
+    Song.objects.create(title="no mood", audio=audio_blob())
     assert [s.title for s in songs_near_mood(Song.objects.all(), "calm")] == ["near", "middle", "far"]
     assert [s.title for s in songs_near_mood(Song.objects.all(), "-0.4,0.85")][0] == "far"
     distances = [s.mood_distance for s in songs_near_mood(Song.objects.all(), "0,0")]
@@ -135,7 +136,7 @@ def test_songs_near_mood_orders_by_distance():
 
 def test_chip_renders_without_extra_queries(django_assert_num_queries):
     classified_song({"pop": 1.0}, title="with mood")
-    Song.objects.create(title="no mood", audio_file="audio/y.wav", sha256="1" * 64, size_bytes=1, audio_format="wav")
+    Song.objects.create(title="no mood", audio=audio_blob())
     songs = list(Song.objects.select_related("mood").order_by("title"))
     with django_assert_num_queries(0):
         chips = [render_to_string("moods/_chip.html", {"song": song}) for song in songs]

@@ -148,15 +148,15 @@ def test_every_channel_layout_rate_and_sample_format_is_classified(logged_in, me
     samples = multichannel(signal_s(4.0, spec["sr"]), spec["channels"])
     path = write_audio(tmp_path / "variant.wav", samples, spec["sr"], subtype=spec["subtype"])
     song = accepted_and_classified(logged_in, "variant.wav", path.read_bytes(), active_model)
-    assert (song.channels, song.sample_rate_hz) == (spec["channels"], spec["sr"])
-    assert song.duration_s == pytest.approx(4.0, abs=0.01)
+    assert (song.audio.channels, song.audio.sample_rate_hz) == (spec["channels"], spec["sr"])
+    assert song.audio.duration_s == pytest.approx(4.0, abs=0.01)
 
 
 @pytest.mark.django_db
 def test_a_tenth_of_a_second_is_classified_from_its_one_frame(logged_in, media_root, active_model, tmp_path):
     path = write_audio(tmp_path / "blip.wav", signal_s(0.1, 22050), 22050)
     song = accepted_and_classified(logged_in, "blip.wav", path.read_bytes(), active_model)
-    assert song.duration_s == pytest.approx(0.1, abs=0.001)
+    assert song.audio.duration_s == pytest.approx(0.1, abs=0.001)
     assert [start for start, _ in song.timeline["frames"]] == [0.0]
 
 
@@ -165,7 +165,7 @@ def test_a_truncated_ogg_is_a_shorter_song(logged_in, media_root, active_model, 
     """Ogg declares no total length: a cut stream is a valid, shorter stream (kept, not refused)."""
     data = cut(write_audio(tmp_path / "w.ogg", signal_s(8.0, 22050), 22050, subtype="VORBIS"), 0.9)
     song = accepted_and_classified(logged_in, "cut.ogg", data, active_model)
-    assert 0 < song.duration_s < 8.0
+    assert 0 < song.audio.duration_s < 8.0
 
 
 @pytest.mark.django_db
@@ -173,7 +173,7 @@ def test_an_ogg_whose_tags_cannot_be_parsed_is_kept_without_tags(logged_in, medi
     """libogg skips a stray empty page that made the tag reader (mutagen) raise IndexError: once a 500."""
     path = write_ogg_with_stray_page(tmp_path / "stray.ogg", 4.0)
     song = accepted_and_classified(logged_in, "Stray Page.ogg", path.read_bytes(), active_model)
-    assert (song.title, song.artist, song.audio_format) == ("Stray Page", "", "ogg")
+    assert (song.title, song.artist, song.audio.audio_format) == ("Stray Page", "", "ogg")
 
 
 @pytest.mark.django_db
@@ -182,7 +182,7 @@ def test_two_hours_of_silence_fail_cleanly_in_bounded_time_and_memory(user, medi
     with path.open("rb") as handle:
         outcome = ingest_upload(UploadedFile(handle, name=path.name, size=path.stat().st_size), user)
     assert outcome.created, outcome.error
-    assert outcome.song.duration_s == pytest.approx(7200)
+    assert outcome.song.audio.duration_s == pytest.approx(7200)
     inference.current_model()  # the model is loaded before measuring: its size is not the song's
     started = time.monotonic()
     tracemalloc.start()

@@ -196,7 +196,7 @@ def test_a_wav_named_mp3_is_stored_by_content_and_served_as_wav(client, user, tm
     response = client.post("/api/songs/", {"file": upload})
     assert response.status_code == 201, response.content
     song = Song.objects.get()
-    assert song.audio_format == "wav"
+    assert song.audio.audio_format == "wav"
     assert song.audio_file.name == f"audio/{song.sha256[:2]}/{song.sha256[2:4]}/{song.sha256}.wav"
     assert stored_files(media_root) == [media_root / song.audio_file.name]
 

@@ -1,23 +1,18 @@
 """Label services: readiness per genre, merging and retiring genres."""
 
-import hashlib
-
 import pytest
 
 from catalog.models import Genre, GenreLabel, GenrePrediction, Song
 from catalog.services import label_song
 from classifier import labels
 from classifier.models import ModelVersion
+from tests.catalog_factories import audio_blob
 
 pytestmark = pytest.mark.django_db
 
 
 def make_song(n: int, user=None) -> Song:
-    sha = hashlib.sha256(f"song-{n}".encode()).hexdigest()
-    return Song.objects.create(
-        title=f"Song {n}", audio_file=f"audio/{sha}.wav", sha256=sha, size_bytes=1000, audio_format="wav",
-        uploaded_by=user,
-    )
+    return Song.objects.create(title=f"Song {n}", audio=audio_blob(), uploaded_by=user)
 
 
 def genre(slug: str, **extra) -> Genre:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from catalog.models import Genre, Song
+from catalog.models import AudioBlob, Genre, Song
 from catalog.services import label_song
 from tests.audio_fixtures import synthetic_genre_clip, write_audio
 
@@ -45,10 +45,11 @@ def library_song(user, kind: str, seconds: float, seed: int, label: Genre | None
     final = Path(settings.MEDIA_ROOT) / name
     final.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(tmp, final)
-    song = Song.objects.create(
-        title=f"{kind} {seed}", audio_file=name, sha256=sha, size_bytes=final.stat().st_size, audio_format="wav",
-        duration_s=seconds, sample_rate_hz=SAMPLE_RATE_HZ, channels=1, uploaded_by=user,
+    audio = AudioBlob.objects.create(
+        sha256=sha, file=name, size_bytes=final.stat().st_size, audio_format="wav", duration_s=seconds,
+        sample_rate_hz=SAMPLE_RATE_HZ, channels=1,
     )
+    song = Song.objects.create(title=f"{kind} {seed}", audio=audio, uploaded_by=user)
     if label is not None:
         label_song(song, label, user)
     return song
