@@ -120,7 +120,7 @@ class UploadRequestSerializer(serializers.Serializer):
 
 class UploadOutcomeSerializer(serializers.Serializer):
     filename = serializers.CharField()
-    created = serializers.BooleanField(help_text="False when the same bytes were already in the library")
+    created = serializers.BooleanField(help_text="False when you had uploaded the same bytes before: your song is returned")
     song = SongSerializer(allow_null=True)
     error = serializers.CharField(allow_blank=True, help_text="Why the file was refused; empty when it was stored")
 
