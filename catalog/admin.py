@@ -59,8 +59,8 @@ class SongAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     inlines = [PredictionInline]
     actions = ["reclassify_selected", "retry_failed"]
-    readonly_fields = ["audio_link", "audio_details", "spectrogram_link", "status", "failure_reason", "status_changed_at", "top_genre", "top_probability",
-                       "classified_with", "timeline", "created_at"]
+    readonly_fields = ["audio_link", "audio_details", "spectrogram_link", "status", "failure_reason", "status_changed_at",
+                       "top_genre", "top_probability", "classified_with", "timeline", "created_at"]
     fieldsets = [
         (None, {"fields": ["title", "artist", "album", "year", "visibility", "uploaded_by"]}),
         ("File", {"fields": ["audio_link", "audio_details"]}),
@@ -81,8 +81,8 @@ class SongAdmin(admin.ModelAdmin):
         audio = song.audio
         return format_html(
             "{} · {} s · {} Hz · {} channel(s) · {} bytes · SHA-256 {} · {} song(s) share these bytes",
-            audio.audio_format.upper(), audio.duration_s, audio.sample_rate_hz, audio.channels, audio.size_bytes,
-            audio.sha256, audio.songs.count(),
+            audio.audio_format.upper(), audio.duration_s or "—", audio.sample_rate_hz or "—", audio.channels or "—",
+            audio.size_bytes, audio.sha256, audio.songs.count(),
         )
 
     def delete_model(self, request, song: Song) -> None:

@@ -3,8 +3,8 @@ listening history."""
 
 from django.conf import settings
 from django.db import models
-from django.db.models.fields.files import FieldFile
 from django.db.models import Q
+from django.db.models.fields.files import FieldFile
 from django.urls import reverse
 
 

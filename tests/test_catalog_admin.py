@@ -38,6 +38,7 @@ def test_song_change_page_shows_read_only_predictions_and_links(admin_client, us
     assert "admin-test" in page and "0.66" in page
     assert reverse("catalog:song-stream", args=[song.pk]) in page
     assert reverse("catalog:song-spectrogram", args=[song.pk]) in page
+    assert f"WAV · 180.0 s · — Hz · — channel(s) · 1000 bytes · SHA-256 {song.sha256} · 1 song(s)" in page
     assert 'name="predictions-0-probability"' not in page  # read-only inline
 
 
