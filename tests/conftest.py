@@ -1,6 +1,7 @@
 """Shared fixtures: a real Celery worker process, a real browser, users."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +22,19 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Stop before the first test, naming the command to run, when a Debian package the collected tests need is
+    missing: ffmpeg always (it makes the MP3/M4A test files and decodes M4A), Chromium when a browser test runs."""
+    missing = [] if shutil.which("ffmpeg") and shutil.which("ffprobe") else ["ffmpeg"]
+    if any("browser" in item.fixturenames for item in session.items) and not os.access(CHROMIUM, os.X_OK):
+        missing.append("chromium")
+    if missing:
+        packages = " ".join(missing)
+        pytest.exit(f"The tests need the Debian packages {packages}, missing here. `make test` run as root installs "
+                    f"them; otherwise run:\n    sudo sh -c 'apt-get update && apt-get install -y {packages}'",
+                    returncode=pytest.ExitCode.USAGE_ERROR)
 
 
 def test_database_url() -> str:
