@@ -177,6 +177,10 @@ if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- Celery ---------------------------------------------------------------------------------
+# Seconds the broker may take to connect or to answer one command before it counts as down: the Redis transport's
+# socket timeouts (a hung broker, e.g. Redis under SIGSTOP, accepts connections and never answers) and the
+# wall-clock watchdog on every publish (skybeat.queue). The /healthz probe waits SKYBEAT_BROKER_HEALTH_TIMEOUT.
+SKYBEAT_BROKER_TIMEOUT = float(os.environ.get("SKYBEAT_BROKER_TIMEOUT", "3"))
 BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
@@ -194,7 +198,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or f"file://{VAR_DIR / 'results'}"
     (VAR_DIR / "results").mkdir(exist_ok=True)
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 3600,
+        "socket_timeout": SKYBEAT_BROKER_TIMEOUT,  # above the workers' 1 s BRPOP polls
+        "socket_connect_timeout": SKYBEAT_BROKER_TIMEOUT,
+    }
     CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or CELERY_BROKER_URL
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
