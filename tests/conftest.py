@@ -3,6 +3,7 @@
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -11,6 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
+import requests
 from django.conf import settings
 from django.db import connection
 
@@ -47,6 +49,26 @@ def test_database_url() -> str:
 
 
 test_database_url.__test__ = False  # a helper, not a test
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_page(url: str, server: subprocess.Popen, log_path: Path, headers: dict | None = None,
+                  timeout_s: float = 90) -> None:
+    """Until ``url`` answers 200; fails with the server's log if it exits or never does."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if requests.get(url, headers=headers, timeout=30).status_code == 200:
+                return
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still loading
+            pass
+        assert time.monotonic() < deadline and server.poll() is None, log_path.read_text()
+        time.sleep(0.5)
 
 
 def purge_queues() -> None:

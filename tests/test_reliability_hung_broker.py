@@ -7,7 +7,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -18,8 +17,7 @@ from rest_framework.authtoken.models import Token
 
 from catalog.models import ListeningEvent, Song
 from tests.catalog_factories import fast_passwords, make_song, media_root, write_song  # noqa: F401
-from tests.conftest import test_database_url
-from tests.test_runsite import free_port
+from tests.conftest import free_port, test_database_url, wait_for_page
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True),
               pytest.mark.usefixtures("fast_passwords", "media_root")]
@@ -74,14 +72,7 @@ def site(hung_broker, tmp_path):
         cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            requests.get(f"{url}/accounts/login/", headers=BEHIND_HTTPS_PROXY, timeout=5)
-            break
-        except requests.ConnectionError:
-            assert server.poll() is None and time.monotonic() < deadline, (tmp_path / "gunicorn.log").read_text()
-            time.sleep(0.3)
+    wait_for_page(f"{url}/accounts/login/", server, tmp_path / "gunicorn.log", headers=BEHIND_HTTPS_PROXY)
     yield url
     server.terminate()
     try:
