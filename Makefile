@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# `make run` is for local use: DEBUG on (the settings' default is off, as production wants).
+DEBUG ?= 1
 
 .PHONY: install run test migrate run-packages test-packages
 
@@ -54,7 +56,7 @@ migrate: install
 
 run: run-packages migrate
 	$(PY) manage.py collectstatic --noinput --verbosity 0
-	$(PY) manage.py runsite --host $(HOST) --port $(PORT)
+	DEBUG=$(DEBUG) $(PY) manage.py runsite --host $(HOST) --port $(PORT)
 
 test: test-packages install
 	SKYBEAT_VAR_DIR=$(CURDIR)/var/test $(PY) -m pytest $(PYTEST_ARGS)

@@ -1,7 +1,8 @@
 """SKYBEAT settings, read from environment variables with safe defaults.
 
 Defaults need no server at all: SQLite and kombu's filesystem broker under ``var/``.
-Production sets DATABASE_URL, CELERY_BROKER_URL, MEDIA_ROOT, SECRET_KEY, ALLOWED_HOSTS and DEBUG=0.
+Production sets DATABASE_URL, CELERY_BROKER_URL, MEDIA_ROOT, SECRET_KEY and ALLOWED_HOSTS; DEBUG is off unless
+DEBUG=1 (`make run` sets it for local use).
 """
 
 import os
@@ -66,7 +67,7 @@ def database_from_env() -> dict:
 
 
 SECRET_KEY = load_secret_key()
-DEBUG = env_bool("DEBUG", True)
+DEBUG = env_bool("DEBUG", False)  # `make run` turns it on for local use
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
