@@ -16,6 +16,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from catalog.models import ListeningEvent, Song
+from skybeat.queue import BrokerUnavailable, publish
 from tests.catalog_factories import fast_passwords, make_song, media_root, write_song  # noqa: F401
 from tests.conftest import free_port, test_database_url, wait_for_page
 
@@ -122,3 +123,15 @@ def test_a_counted_listen_is_stored_though_its_mood_update_cannot_be_queued(site
     event.refresh_from_db()
     assert event.counted and event.seconds_listened == 40  # the nightly recompute brings it into the mood profile
     assert hung_broker.accepted
+
+
+def test_publish_gives_up_on_time_even_where_the_transport_would_wait_forever(hung_broker, settings):
+    """The watchdog alone bounds the wait: here the Redis transport has no socket timeouts at all (on the default
+    SQLite pass this process's Celery app was configured for the filesystem broker)."""
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{hung_broker.port}/0"
+    settings.SKYBEAT_BROKER_TIMEOUT = 1
+
+    with pytest.raises(BrokerUnavailable, match="did not answer within 1 s") as raised:
+        publish("skybeat.ping", [[1], [2]])
+
+    assert raised.value.published == []
