@@ -57,13 +57,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for_page(url: str, server: subprocess.Popen, log_path: Path, headers: dict | None = None,
-                  timeout_s: float = 90) -> None:
+def wait_for_page(url: str, server: subprocess.Popen, log_path: Path, timeout_s: float = 90) -> None:
     """Until ``url`` answers 200; fails with the server's log if it exits or never does."""
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            if requests.get(url, headers=headers, timeout=30).status_code == 200:
+            if requests.get(url, timeout=30).status_code == 200:
                 return
         except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still loading
             pass
