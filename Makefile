@@ -5,8 +5,38 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# `make run` is for local use: DEBUG on (the settings' default is off, as production wants).
+DEBUG ?= 1
 
-.PHONY: install run test migrate
+.PHONY: install run test migrate run-packages test-packages
+
+# Debian packages: ffmpeg decodes M4A/AAC uploads (and makes the tests' MP3/M4A files); the browser tests
+# drive Chromium at /usr/bin/chromium; python3-venv only when the virtualenv is still to be created.
+RUN_PACKAGES := ffmpeg $(if $(wildcard $(PY)),,python3-venv)
+TEST_PACKAGES := $(RUN_PACKAGES) chromium
+installed_ffmpeg := command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null
+installed_chromium := test -x /usr/bin/chromium
+installed_python3-venv := $(PYTHON) -c "import ensurepip" 2>/dev/null
+
+# Installs the missing packages of $(1) with apt-get when run as root; otherwise stops, printing the command to run.
+define require_packages
+	@missing=""; $(foreach package,$(1),$(installed_$(package)) || missing="$$missing $(package)";) \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing missing Debian packages:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing; \
+	else \
+		echo "Missing Debian packages:$$missing. Install them with:" >&2; \
+		echo "    sudo sh -c 'apt-get update && apt-get install -y$$missing'" >&2; \
+		exit 1; \
+	fi
+endef
+
+run-packages:
+	$(call require_packages,$(RUN_PACKAGES))
+
+test-packages:
+	$(call require_packages,$(TEST_PACKAGES))
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -24,9 +54,9 @@ install: $(STAMP)
 migrate: install
 	$(PY) manage.py migrate --noinput
 
-run: migrate
+run: run-packages migrate
 	$(PY) manage.py collectstatic --noinput --verbosity 0
-	$(PY) manage.py runsite --host $(HOST) --port $(PORT)
+	DEBUG=$(DEBUG) $(PY) manage.py runsite --host $(HOST) --port $(PORT)
 
-test: install
+test: test-packages install
 	SKYBEAT_VAR_DIR=$(CURDIR)/var/test $(PY) -m pytest $(PYTEST_ARGS)

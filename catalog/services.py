@@ -23,8 +23,9 @@ logger = logging.getLogger(__name__)
 
 CLASSIFY_TASK = "classifier.tasks.classify_song"
 CLASSIFY_QUEUE = "classification"
-#: A song still "processing" this many hard time limits after its last status change was lost by its worker.
-STUCK_PROCESSING_FACTOR = 3
+#: A song still "processing" this many seconds past the task's hard time limit (which ends any live run) lost its
+#: worker, e.g. to a SIGKILL: the sweep, every minute, queues it again.
+STUCK_PROCESSING_MARGIN_S = 60
 SWEEP_LIMIT = 5000  # songs re-enqueued per sweep; the next sweep takes the rest
 
 COUNT_AFTER_S = 30.0  # a listen counts as a play after 30 s, or half the song if that is shorter
@@ -59,11 +60,15 @@ def enqueue_classification(song_ids: Iterable[int]) -> dict[int, str]:
     return dict(zip(song_ids, task_ids))
 
 
+def stuck_processing_after_s() -> int:
+    return settings.CELERY_TASK_TIME_LIMIT + STUCK_PROCESSING_MARGIN_S
+
+
 def stale_songs(now=None) -> QuerySet:
     """Songs whose classification message was lost: pending too long, or processing far past the time limit."""
     now = now or timezone.now()
     pending_before = now - settings.SKYBEAT_PENDING_SWEEP_AGE
-    stuck_before = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT * STUCK_PROCESSING_FACTOR)
+    stuck_before = now - timedelta(seconds=stuck_processing_after_s())
     return Song.objects.filter(
         Q(status=Song.Status.PENDING, status_changed_at__lt=pending_before)
         | Q(status=Song.Status.PROCESSING, status_changed_at__lt=stuck_before)

@@ -8,6 +8,7 @@ from django.db import connection
 from classifier.registry import active_model_status
 
 from .celery import app as celery_app
+from .queue import run_with_watchdog
 
 
 def database_status() -> dict:
@@ -21,16 +22,22 @@ def database_status() -> dict:
 
 
 def broker_status() -> dict:
+    """Up when the broker connects and answers within SKYBEAT_BROKER_HEALTH_TIMEOUT, hung or not."""
     url = settings.CELERY_BROKER_URL
     transport = url.split("://", 1)[0]
-    try:
-        with celery_app.connection_for_write(url) as conn:
-            conn.ensure_connection(max_retries=1, interval_start=0, timeout=settings.SKYBEAT_BROKER_HEALTH_TIMEOUT)
+    timeout_s = settings.SKYBEAT_BROKER_HEALTH_TIMEOUT
+
+    def probe() -> None:
+        with celery_app.connection_for_write(url, connect_timeout=timeout_s) as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, timeout=timeout_s)
             if transport == "filesystem":
                 folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]
                 conn.default_channel  # the filesystem transport opens its folders here
                 if not os.access(folder, os.W_OK):
                     raise OSError(f"broker folder {folder} is not writable")
+
+    try:
+        run_with_watchdog(probe, timeout_s)
     except Exception as exc:
         return {"ok": False, "transport": transport, "error": str(exc)}
     return {"ok": True, "transport": transport}

@@ -1,7 +1,8 @@
 """SKYBEAT settings, read from environment variables with safe defaults.
 
 Defaults need no server at all: SQLite and kombu's filesystem broker under ``var/``.
-Production sets DATABASE_URL, CELERY_BROKER_URL, MEDIA_ROOT, SECRET_KEY, ALLOWED_HOSTS and DEBUG=0.
+Production sets DATABASE_URL, CELERY_BROKER_URL, MEDIA_ROOT, SECRET_KEY and ALLOWED_HOSTS; DEBUG is off unless
+DEBUG=1 (`make run` sets it for local use).
 """
 
 import os
@@ -66,7 +67,7 @@ def database_from_env() -> dict:
 
 
 SECRET_KEY = load_secret_key()
-DEBUG = env_bool("DEBUG", True)
+DEBUG = env_bool("DEBUG", False)  # `make run` turns it on for local use
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -177,6 +178,10 @@ if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- Celery ---------------------------------------------------------------------------------
+# Seconds the broker may take to connect or to answer one command before it counts as down: the Redis transport's
+# socket timeouts (a hung broker, e.g. Redis under SIGSTOP, accepts connections and never answers) and the
+# wall-clock watchdog on every publish (skybeat.queue). The /healthz probe waits SKYBEAT_BROKER_HEALTH_TIMEOUT.
+SKYBEAT_BROKER_TIMEOUT = float(os.environ.get("SKYBEAT_BROKER_TIMEOUT", "3"))
 BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
@@ -194,7 +199,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or f"file://{VAR_DIR / 'results'}"
     (VAR_DIR / "results").mkdir(exist_ok=True)
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 3600,
+        "socket_timeout": SKYBEAT_BROKER_TIMEOUT,  # above the workers' 1 s BRPOP polls
+        "socket_connect_timeout": SKYBEAT_BROKER_TIMEOUT,
+    }
     CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or CELERY_BROKER_URL
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"

@@ -7,7 +7,6 @@ and return the path.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -88,10 +87,6 @@ def write_long_wav(path: str | Path, seconds: float, sr: int = 8000, chunk_s: fl
     2 h at 8 kHz is ~115 MB."""
     pattern = np.concatenate([tone(4.0, sr, freq, 0.4), np.zeros(sr, np.float32)])
     return _write_repeating(path, np.tile(pattern, int(chunk_s // 5) or 1), seconds, sr, "PCM_16")
-
-
-def has_ffmpeg() -> bool:
-    return shutil.which("ffmpeg") is not None
 
 
 def ffmpeg_encode(src: str | Path, dst: str | Path, *args: str) -> Path:

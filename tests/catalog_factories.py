@@ -27,10 +27,6 @@ ENCODINGS = {
 _counter = itertools.count(1)
 
 
-def mp3_encoder_available() -> bool:
-    return "MP3" in soundfile.available_formats() or audio_fixtures.has_ffmpeg()
-
-
 def write_song(path: Path, seconds: float = 2.0, sr: int = 22050, freq_hz: float = 440.0, channels: int = 1) -> Path:
     """A tone with a little noise (so every call gives different bytes), encoded as the file's extension says."""
     extension = path.suffix.lstrip(".")

@@ -1,7 +1,9 @@
 """Shared fixtures: a real Celery worker process, a real browser, users."""
 
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -10,6 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
+import requests
 from django.conf import settings
 from django.db import connection
 
@@ -23,6 +26,19 @@ CHROMIUM_ARGS = [
 ]
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Stop before the first test, naming the command to run, when a Debian package the collected tests need is
+    missing: ffmpeg always (it makes the MP3/M4A test files and decodes M4A), Chromium when a browser test runs."""
+    missing = [] if shutil.which("ffmpeg") and shutil.which("ffprobe") else ["ffmpeg"]
+    if any("browser" in item.fixturenames for item in session.items) and not os.access(CHROMIUM, os.X_OK):
+        missing.append("chromium")
+    if missing:
+        packages = " ".join(missing)
+        pytest.exit(f"The tests need the Debian packages {packages}, missing here. `make test` run as root installs "
+                    f"them; otherwise run:\n    sudo sh -c 'apt-get update && apt-get install -y {packages}'",
+                    returncode=pytest.ExitCode.USAGE_ERROR)
+
+
 def test_database_url() -> str:
     """The URL of the database pytest-django created, for processes the tests start."""
     db = connection.settings_dict
@@ -33,6 +49,25 @@ def test_database_url() -> str:
 
 
 test_database_url.__test__ = False  # a helper, not a test
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_page(url: str, server: subprocess.Popen, log_path: Path, timeout_s: float = 90) -> None:
+    """Until ``url`` answers 200; fails with the server's log if it exits or never does."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if requests.get(url, timeout=30).status_code == 200:
+                return
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still loading
+            pass
+        assert time.monotonic() < deadline and server.poll() is None, log_path.read_text()
+        time.sleep(0.5)
 
 
 def purge_queues() -> None:

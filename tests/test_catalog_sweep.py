@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import Song
-from catalog.services import STUCK_PROCESSING_FACTOR, requeue_stale_songs
+from catalog.services import requeue_stale_songs, stale_songs, stuck_processing_after_s
 from catalog.tasks import sweep_on_worker_start
 from tests.catalog_factories import fast_passwords, make_song, upload_of, write_song  # noqa: F401
 
@@ -36,7 +36,7 @@ def age(song: Song, seconds: float, status: str = Song.Status.PENDING) -> None:
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_sweep_publishes_stale_songs_and_skips_fresh_ones(celery_worker_process, user):
-    stuck_after_s = settings.CELERY_TASK_TIME_LIMIT * STUCK_PROCESSING_FACTOR
+    stuck_after_s = stuck_processing_after_s()
     old_pending, stuck, fresh_pending, busy, done = (make_song(user) for _ in range(5))
     age(old_pending, settings.SKYBEAT_PENDING_SWEEP_AGE.total_seconds() + 30)
     age(stuck, stuck_after_s + 60, Song.Status.PROCESSING)
@@ -80,3 +80,16 @@ def test_the_sweep_also_runs_when_a_worker_starts(user):
     sweep_on_worker_start()
     song.refresh_from_db()
     assert song.status_changed_at > timezone.now() - timedelta(seconds=30)
+
+
+@pytest.mark.django_db
+def test_a_song_whose_worker_died_is_swept_two_minutes_after_the_hard_time_limit(user):
+    """A live run ends at the task's hard time limit, so a song still processing a little after it lost its worker;
+    the periodic sweep, every minute, queues it again instead of waiting several time limits."""
+    limit_s = settings.CELERY_TASK_TIME_LIMIT
+    running, orphaned = make_song(user), make_song(user)
+    age(running, limit_s - 5, Song.Status.PROCESSING)
+    age(orphaned, limit_s + 120, Song.Status.PROCESSING)
+
+    assert list(stale_songs().values_list("pk", flat=True)) == [orphaned.pk]
+    assert settings.CELERY_BEAT_SCHEDULE["enqueue-pending-songs"]["schedule"] <= timedelta(minutes=1)

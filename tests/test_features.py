@@ -12,7 +12,7 @@ from classifier.features import (
 )
 from skybeat.errors import InvalidAudio
 from tests.audio_fixtures import (
-    drum_pulses, ffmpeg_encode, has_ffmpeg, multichannel, tone, write_audio, write_drums, write_garbage,
+    drum_pulses, ffmpeg_encode, multichannel, tone, write_audio, write_drums, write_garbage,
     write_long_wav, write_silence, write_tone,
 )
 
@@ -155,7 +155,6 @@ def test_nan_and_inf_never_escape(tmp_path):
     assert np.isfinite(decode_audio(tmp_path / "bad.wav", SETTINGS)).all()
 
 
-@pytest.mark.skipif(not has_ffmpeg(), reason="ffmpeg is not installed")
 def test_m4a_decodes_through_ffmpeg(tmp_path):
     wav = write_drums(tmp_path / "d.wav", 20, sr=44100, channels=2)
     m4a = ffmpeg_encode(wav, tmp_path / "d.m4a", "-c:a", "aac", "-b:a", "128k")

@@ -32,6 +32,13 @@ def test_defaults_give_a_working_app(tmp_path):
     assert served.stdout.split()[-2:] == ["200", "True"], served.stderr
 
 
+def test_debug_is_off_unless_the_environment_turns_it_on(tmp_path):
+    show_debug = ["shell", "-c", "from django.conf import settings; print(settings.DEBUG)"]
+    for env, expected in (({}, "False"), ({"DEBUG": "1"}, "True")):  # `make run` sets DEBUG=1
+        result = run_manage(show_debug, SKYBEAT_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="skybeat.settings", **env)
+        assert result.stdout.split()[-1:] == [expected], result.stderr
+
+
 def test_secret_key_is_generated_once(tmp_path):
     for _ in range(2):
         assert run_manage(["check"], SKYBEAT_VAR_DIR=str(tmp_path)).returncode == 0

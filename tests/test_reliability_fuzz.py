@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, example, given, settings, strategies as st
 from catalog.audio_probe import probe_audio
 from classifier.features import FrameSettings, audio_duration_s, song_frames
 from skybeat.errors import InvalidAudio
-from tests.audio_fixtures import ffmpeg_encode, has_ffmpeg, tone, write_audio, write_ogg_with_stray_page
+from tests.audio_fixtures import ffmpeg_encode, tone, write_audio, write_ogg_with_stray_page
 
 FRAME_SETTINGS = FrameSettings(max_frames=4)  # decode few frames per example: the property, not the speed
 EXAMPLES = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -33,8 +33,7 @@ def seed_files() -> dict[str, bytes]:
             "flac": write_audio(folder / "s.flac", audio, 8000),
             "ogg": write_audio(folder / "s.ogg", audio, 8000, subtype="VORBIS"),
         }
-        if has_ffmpeg():
-            files["mp3"] = ffmpeg_encode(files["wav"], folder / "s.mp3")
+        files["mp3"] = ffmpeg_encode(files["wav"], folder / "s.mp3")
         return {name: path.read_bytes() for name, path in files.items()}
     finally:
         shutil.rmtree(folder)
