@@ -29,6 +29,7 @@ from .serializers import (
 from .streaming import stream_song
 
 MAX_STATUS_IDS = 200
+MAX_SONG_ID = 2**63 - 1  # song ids are 64-bit: a larger one names no song (and SQLite cannot even compare it)
 AUDIO_BINARY = OpenApiResponse(OpenApiTypes.BINARY, description="The audio bytes (Content-Type from the detected format)")
 
 
@@ -136,6 +137,7 @@ class SongViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Destr
             raise ValidationError({"ids": ["Give song ids as comma-separated integers."]}) from None
         if not ids or len(ids) > MAX_STATUS_IDS:
             raise ValidationError({"ids": [f"Give between 1 and {MAX_STATUS_IDS} song ids."]})
+        ids = {song_id for song_id in ids if 0 < song_id <= MAX_SONG_ID}
         songs = Song.objects.visible_to(request.user).filter(pk__in=ids).select_related("top_genre").order_by("pk")
         return Response(SongStatusSerializer(songs, many=True).data)
 

@@ -101,7 +101,10 @@ def with_list_relations(songs: QuerySet) -> QuerySet:
 
 def search_songs(user, *, q: str = "", genre: Genre | None = None, uploader: str = "", status: str = "",
                  sort: str = "newest", mood: str = "") -> QuerySet:
-    """The songs ``user`` may see, filtered and sorted as the library page and the API ask."""
+    """The songs ``user`` may see, filtered and sorted as the library page and the API ask.
+
+    Raises ValueError, with a message for the user, for a ``mood`` that names no mood.
+    """
     songs = Song.objects.visible_to(user)
     if q:
         songs = songs.filter(Q(title__icontains=q) | Q(artist__icontains=q) | Q(album__icontains=q))

@@ -46,7 +46,11 @@ def genre_detail(request: HttpRequest, slug: str) -> HttpResponse:
 def song_list(request: HttpRequest) -> HttpResponse:
     form = SongFilterForm(request.GET)
     form.is_valid()  # invalid filters are shown with their error and left out
-    songs = services.search_songs(request.user, **form.filters())
+    try:
+        songs = services.search_songs(request.user, **form.filters())
+    except ValueError as exc:  # an unknown mood: shown like the other invalid filters, and left out
+        form.add_error("mood", str(exc))
+        songs = services.search_songs(request.user, **form.filters())
     page = Paginator(songs, SONGS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "catalog/song_list.html", {"form": form, "page": page, "nav": "library"})
 
