@@ -154,6 +154,8 @@ MEDIA_URL = "/media/"
 
 # Uploads: streamed to temporary files on disk, never held whole in memory.
 SKYBEAT_MAX_UPLOAD_MB = int(os.environ.get("SKYBEAT_MAX_UPLOAD_MB", "100"))
+# Shorter audio is refused: a click, not a song (the classifier repeats anything shorter than a frame to fill it).
+SKYBEAT_MIN_DURATION_S = float(os.environ.get("SKYBEAT_MIN_DURATION_S", "0.1"))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_HANDLERS = [
     "catalog.uploads.SizeCappedUploadHandler",
@@ -241,6 +243,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "skybeat.errors.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",
