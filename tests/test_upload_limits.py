@@ -1,12 +1,7 @@
 """Upload limits answered clearly: audio too short to be a song, too many files, and over-size chunked bodies
 (no Content-Length) sent to a real gunicorn."""
 
-import os
-import socket
 import struct
-import subprocess
-import sys
-import time
 
 import pytest
 import requests
@@ -15,9 +10,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.authtoken.models import Token
 
 from catalog.models import Song
+from tests import web_servers
 from tests.audio_fixtures import tone, write_tone
 from tests.catalog_factories import fast_passwords, media_root, stored_files  # noqa: F401
-from tests.conftest import test_database_url
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")
 
@@ -69,37 +64,11 @@ def test_more_files_than_allowed_get_a_json_400_from_the_api_and_the_reason_on_t
 
 # --- Chunked bodies, through gunicorn ---------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def gunicorn(tmp_path, transactional_db):
-    """`gunicorn skybeat.wsgi:application` (as `make run` serves) on the test database, with a 1 MB upload limit."""
-    env = {key: value for key, value in os.environ.items() if key != "CELERY_BROKER_URL"}
-    env.update(DATABASE_URL=test_database_url(), SKYBEAT_MAX_UPLOAD_MB="1", SKYBEAT_VAR_DIR=str(tmp_path / "var"),
-               SECRET_KEY=django_settings.SECRET_KEY)  # its own broker and media; this process's sessions
-    port, log = free_port(), open(tmp_path / "gunicorn.log", "w")
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "skybeat.wsgi:application", "--bind",
-                               f"127.0.0.1:{port}", "--workers", "1"], cwd=django_settings.BASE_DIR, env=env,
-                              stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                requests.get(f"{url}/healthz", timeout=5)
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline and server.poll() is None, (tmp_path / "gunicorn.log").read_text()
-                time.sleep(0.3)
+    """gunicorn on the test database, with a 1 MB upload limit."""
+    with web_servers.gunicorn(tmp_path / "var", SKYBEAT_MAX_UPLOAD_MB="1") as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
 
 
 def post_chunked(url: str, filename: str, data: bytes, headers: dict, piece_bytes: int = 256 * 1024):
