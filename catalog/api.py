@@ -9,6 +9,7 @@ from rest_framework.generics import ListAPIView, get_object_or_404  # a non-nume
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
 
 from . import services
 from .forms import SongFilterForm
@@ -151,6 +152,12 @@ class GenreViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return Response(GenreSerializer(services.genres_with_counts(request.user), many=True).data)
 
 
+class ListenStartThrottle(UserRateThrottle):
+    """Listens one user may start per period (the "listen" rate, SKYBEAT_THROTTLE_LISTENS)."""
+
+    scope = "listen"
+
+
 @extend_schema_view(
     create=extend_schema(summary="Start a listen (the player calls this when a song starts playing)"),
     retrieve=extend_schema(summary="One of your listens"),
@@ -164,6 +171,10 @@ class ListenViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, viewsets
         if getattr(self, "swagger_fake_view", False):  # schema generation has no real user
             return ListeningEvent.objects.none()
         return ListeningEvent.objects.filter(user=self.request.user).select_related("song")
+
+    def get_throttles(self):
+        throttles = super().get_throttles()
+        return [*throttles, ListenStartThrottle()] if self.action == "create" else throttles
 
     def perform_create(self, serializer):
         serializer.instance = services.start_listen(self.request.user, serializer.validated_data["song"])

@@ -271,6 +271,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.environ.get("SKYBEAT_THROTTLE_ANON", "60/min"),
         "user": os.environ.get("SKYBEAT_THROTTLE_USER", "2000/min"),
+        "listen": os.environ.get("SKYBEAT_THROTTLE_LISTENS", "30/min"),  # listens started, per user
     },
 }
 SPECTACULAR_SETTINGS = {
@@ -290,7 +291,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # axes: failures and lockouts (WARNING), not every successful log-in.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 
 # --- SKYBEAT ----------------------------------------------------------------------------------
