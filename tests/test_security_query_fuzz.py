@@ -1,8 +1,8 @@
 """Hostile query strings and Range headers never get a 5xx, anonymously or logged in.
 
-Every GET-able page and API list is found in the URLconf; each is first requested once to learn which query
-parameters it reads (a recording ``QueryDict``), then each parameter it reads, plus ``page`` and one it does not,
-gets every value of a table of hostile values: unknown names, empty, huge numbers, bad dates, NUL, markup.
+Every view in the URLconf (the admin site aside) is first requested once to learn which query parameters it reads
+(a recording ``QueryDict``); then each parameter it reads gets every value of a table of hostile values (empty,
+unknown values, huge numbers, bad dates, NUL, markup), and the whole table is sent under names it does not read.
 The stream's ``Range`` header gets its own table, and ``parse_range`` a property test on any text.
 """
 
