@@ -93,7 +93,8 @@ def configure(args) -> dict:
         **os.environ, "DATABASE_URL": args.database_url, "CELERY_BROKER_URL": args.broker_url,
         "SKYBEAT_VAR_DIR": str(SOAK_DIR), "DJANGO_SETTINGS_MODULE": "skybeat.settings", "DEBUG": "0",
         "ALLOWED_HOSTS": "127.0.0.1", "SECURE_SSL_REDIRECT": "0", "SESSION_COOKIE_SECURE": "0",
-        "CSRF_COOKIE_SECURE": "0", "SKYBEAT_THROTTLE_USER": "1000000/min", "LOG_LEVEL": "WARNING",
+        "CSRF_COOKIE_SECURE": "0", "SKYBEAT_THROTTLE_USER": "1000000/min",
+        "SKYBEAT_THROTTLE_LISTENS": "1000000/min", "LOG_LEVEL": "WARNING",
         "SECRET_KEY": os.environ.get("SECRET_KEY") or "soak-" + "k" * 60,
     }
     os.environ.update(env)

@@ -9,6 +9,7 @@ from rest_framework.generics import ListAPIView, get_object_or_404  # a non-nume
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
 
 from . import services
 from .forms import SongFilterForm
@@ -29,6 +30,7 @@ from .serializers import (
 from .streaming import stream_song
 
 MAX_STATUS_IDS = 200
+MAX_SONG_ID = 2**63 - 1  # song ids are 64-bit: a larger one names no song (and SQLite cannot even compare it)
 AUDIO_BINARY = OpenApiResponse(OpenApiTypes.BINARY, description="The audio bytes (Content-Type from the detected format)")
 
 
@@ -136,6 +138,7 @@ class SongViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Destr
             raise ValidationError({"ids": ["Give song ids as comma-separated integers."]}) from None
         if not ids or len(ids) > MAX_STATUS_IDS:
             raise ValidationError({"ids": [f"Give between 1 and {MAX_STATUS_IDS} song ids."]})
+        ids = {song_id for song_id in ids if 0 < song_id <= MAX_SONG_ID}
         songs = Song.objects.visible_to(request.user).filter(pk__in=ids).select_related("top_genre").order_by("pk")
         return Response(SongStatusSerializer(songs, many=True).data)
 
@@ -147,6 +150,12 @@ class GenreViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @extend_schema(summary="Genres, each with the number of songs you may see in it")
     def list(self, request, *args, **kwargs):
         return Response(GenreSerializer(services.genres_with_counts(request.user), many=True).data)
+
+
+class ListenStartThrottle(UserRateThrottle):
+    """Listens one user may start per period (the "listen" rate, SKYBEAT_THROTTLE_LISTENS)."""
+
+    scope = "listen"
 
 
 @extend_schema_view(
@@ -162,6 +171,10 @@ class ListenViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, viewsets
         if getattr(self, "swagger_fake_view", False):  # schema generation has no real user
             return ListeningEvent.objects.none()
         return ListeningEvent.objects.filter(user=self.request.user).select_related("song__audio")
+
+    def get_throttles(self):
+        throttles = super().get_throttles()
+        return [*throttles, ListenStartThrottle()] if self.action == "create" else throttles
 
     def perform_create(self, serializer):
         serializer.instance = services.start_listen(self.request.user, serializer.validated_data["song"])

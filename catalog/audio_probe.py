@@ -17,6 +17,7 @@ from pathlib import Path
 
 import mutagen
 import soundfile
+from django.conf import settings
 
 from skybeat.errors import InvalidAudio
 
@@ -99,8 +100,17 @@ def probe_audio(path: Path) -> AudioInfo:
         if audio_format == "wav":
             _check_wav_chunks(path)
         info = _verify_with_soundfile(path, audio_format)
+    _check_duration(info)
     info.tags = read_tags(path)
     return info
+
+
+def _check_duration(info: AudioInfo) -> None:
+    """Refuse a click too short to classify (a 1-sample WAV, or one declaring a 2 GHz sample rate)."""
+    minimum = settings.SKYBEAT_MIN_DURATION_S
+    if info.duration_s is None or info.duration_s < minimum:
+        lasts = f"{info.duration_s:.2g} s" if info.duration_s is not None else "an unknown time"
+        raise InvalidAudio(f"This audio lasts {lasts}: SKYBEAT needs at least {minimum:g} s of sound to classify a song.")
 
 
 def sniff_format(path: Path) -> str:

@@ -27,6 +27,7 @@ from skybeat.errors import InvalidAudio
 from .audio_probe import AudioInfo, clean_text, client_file_name, parse_year, probe_audio, title_from_filename
 from .models import AudioBlob, Song
 from .services import enqueue_classification
+from .uploads import max_upload_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -45,10 +46,6 @@ class UploadOutcome:
     @property
     def ok(self) -> bool:
         return self.song is not None
-
-
-def max_upload_bytes() -> int:
-    return settings.SKYBEAT_MAX_UPLOAD_MB * 1024 * 1024
 
 
 def too_large_message() -> str:

@@ -29,6 +29,8 @@ STUCK_PROCESSING_MARGIN_S = 60
 SWEEP_LIMIT = 5000  # songs re-enqueued per sweep; the next sweep takes the rest
 
 COUNT_AFTER_S = 30.0  # a listen counts as a play after 30 s, or half the song if that is shorter
+#: The request that starts a listen may reach the server this long after the music started playing.
+LISTEN_SLACK_S = 2.0
 
 SORTS: dict[str, tuple] = {
     "newest": ("-created_at", "-id"),
@@ -106,7 +108,10 @@ def with_list_relations(songs: QuerySet) -> QuerySet:
 
 def search_songs(user, *, q: str = "", genre: Genre | None = None, uploader: str = "", status: str = "",
                  sort: str = "newest", mood: str = "") -> QuerySet:
-    """The songs ``user`` may see, filtered and sorted as the library page and the API ask."""
+    """The songs ``user`` may see, filtered and sorted as the library page and the API ask.
+
+    Raises ValueError, with a message for the user, for a ``mood`` that names no mood.
+    """
     songs = Song.objects.visible_to(user)
     if q:
         songs = songs.filter(Q(title__icontains=q) | Q(artist__icontains=q) | Q(album__icontains=q))
@@ -165,14 +170,27 @@ def play_threshold_s(duration_s: float | None) -> float:
     return min(COUNT_AFTER_S, duration_s / 2) if duration_s else COUNT_AFTER_S
 
 
-def record_progress(event: ListeningEvent, seconds_listened: float, completed: bool = False) -> ListeningEvent:
-    """Keep the largest reported listening time; the first time it passes the threshold the play counts.
+def listening_bound_s(event: ListeningEvent, now) -> float:
+    """The most seconds ``event`` can have played by ``now``: the wall-clock time since it started, until the same
+    listener started another listen if they did (one song at a time), plus LISTEN_SLACK_S."""
+    next_start = (ListeningEvent.objects.filter(user_id=event.user_id, started_at__gt=event.started_at)
+                  .order_by("started_at").values_list("started_at", flat=True).first())
+    end = min(now, next_start) if next_start else now
+    return max(0.0, (end - event.started_at).total_seconds()) + LISTEN_SLACK_S
 
-    ``listen_counted`` is sent once per event, after the commit (the conditional UPDATE makes it race-free).
+
+def record_progress(event: ListeningEvent, seconds_listened: float, completed: bool = False,
+                    now=None) -> ListeningEvent:
+    """Keep the largest believable listening time; the first time it passes the threshold the play counts.
+
+    A claim is clamped to the song's duration and to :func:`listening_bound_s`, so a client cannot count a play
+    faster than the music plays. ``listen_counted`` is sent once per event, after the commit (the conditional
+    UPDATE makes it race-free).
     """
     seconds = float(seconds_listened)
     if not math.isfinite(seconds) or seconds < 0:
         raise ValueError("seconds_listened must be a finite number of seconds, 0 or more.")
+    seconds = min(seconds, listening_bound_s(event, now or timezone.now()))
     duration = event.song.audio.duration_s
     if duration:
         seconds = min(seconds, duration)

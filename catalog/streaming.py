@@ -13,7 +13,11 @@ from .models import Song
 
 CHUNK_BYTES = 64 * 1024
 _RANGE = re.compile(r"^\s*bytes\s*=\s*(.+)$", re.IGNORECASE)
-_SPEC = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
+_SPEC = re.compile(r"^\s*([0-9]*)\s*-\s*([0-9]*)\s*$")  # ASCII digits only (RFC 9110 DIGIT)
+#: Byte positions longer than this are past the end of any file: compared as text, never turned into an int
+#: (Python refuses to parse integers of more than 4,300 digits).
+_MAX_DIGITS = 18
+_BEYOND_ANY_FILE = 10**_MAX_DIGITS
 
 
 class UnsatisfiableRange(Exception):
@@ -33,20 +37,26 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
         return None
     if len(specs) > 1:
         raise UnsatisfiableRange("multiple ranges")
-    first, last = specs[0].groups()
-    if not first and not last:
+    first, last = (_position(digits) for digits in specs[0].groups())
+    if first is None and last is None:
         return None
-    if not first:  # suffix range: the last N bytes
-        length = int(last)
-        if length == 0 or size == 0:
+    if first is None:  # suffix range: the last N bytes
+        if last == 0 or size == 0:
             raise UnsatisfiableRange("empty suffix")
-        return max(0, size - length), size - 1
-    start = int(first)
-    if last and int(last) < start:
+        return max(0, size - last), size - 1
+    if last is not None and last < first:
         return None  # syntactically invalid: ignore
-    if start >= size:
+    if first >= size:
         raise UnsatisfiableRange("starts past the end")
-    return start, min(int(last), size - 1) if last else size - 1
+    return first, min(last, size - 1) if last is not None else size - 1
+
+
+def _position(digits: str) -> int | None:
+    """A byte position of the header; any number too long to be a real position reads as one past every file."""
+    if not digits:
+        return None
+    digits = digits.lstrip("0") or "0"
+    return _BEYOND_ANY_FILE if len(digits) > _MAX_DIGITS else int(digits)
 
 
 def iter_file(path: str, start: int, length: int) -> Iterator[bytes]:

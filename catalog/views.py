@@ -10,12 +10,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
+from skybeat.errors import REFUSED_BODIES, refused_body_message
+
 from . import services
 from .audio_probe import SUPPORTED_TEXT
 from .forms import LabelForm, SongFilterForm, VisibilityForm
-from .ingest import ingest_uploads, max_upload_bytes, too_large_message
+from .ingest import ingest_uploads, too_large_message
 from .models import Genre, GenreLabel, Song
 from .streaming import stream_song
+from .uploads import max_upload_bytes
 
 SONGS_PER_PAGE = 50
 PLAYS_PER_PAGE = 100
@@ -46,7 +49,11 @@ def genre_detail(request: HttpRequest, slug: str) -> HttpResponse:
 def song_list(request: HttpRequest) -> HttpResponse:
     form = SongFilterForm(request.GET)
     form.is_valid()  # invalid filters are shown with their error and left out
-    songs = services.search_songs(request.user, **form.filters())
+    try:
+        songs = services.search_songs(request.user, **form.filters())
+    except ValueError as exc:  # an unknown mood: shown like the other invalid filters, and left out
+        form.add_error("mood", str(exc))
+        songs = services.search_songs(request.user, **form.filters())
     page = Paginator(songs, SONGS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "catalog/song_list.html", {"form": form, "page": page, "nav": "library"})
 
@@ -133,7 +140,11 @@ def upload(request: HttpRequest) -> HttpResponse:
             "supported_formats": SUPPORTED_TEXT,
             "nav": "upload",
         })
-    files = request.FILES.getlist("file")  # parsing the body flags an over-size one (catalog.uploads)
+    try:
+        files = request.FILES.getlist("file")  # parsing the body flags an over-size one (catalog.uploads)
+    except REFUSED_BODIES as exc:
+        return render(request, "catalog/upload_result.html", {"error": refused_body_message(exc), "nav": "upload"},
+                      status=400)
     if getattr(request, "upload_too_large", False):
         return render(request, "catalog/upload_result.html", {"error": too_large_message(), "nav": "upload"}, status=400)
     return store_uploads(request, files)

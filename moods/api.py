@@ -1,6 +1,6 @@
 """GET /api/me/mood/: the caller's own profile, or their daily snapshots in a date range."""
 
-from datetime import date, timedelta
+from datetime import date
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -44,7 +44,8 @@ class MyMoodView(APIView):
         if first is None and last is None:
             return Response(ProfileSerializer(self.current(request)).data)
         last = last or timezone.localdate()
-        first = first or last - timedelta(days=MAX_RANGE_DAYS - 1)
+        # By ordinal, not `last - timedelta`: a year before 0001-01-01 would overflow.
+        first = first or date.fromordinal(max(1, last.toordinal() - (MAX_RANGE_DAYS - 1)))
         if first > last:
             raise ValidationError({"from": "'from' must not be after 'to'."})
         if (last - first).days >= MAX_RANGE_DAYS:

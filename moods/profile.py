@@ -160,10 +160,15 @@ def profile_from_sums(sums: Sums, mapping: dict[int, MoodPoint], decay_to_now: f
 def describe(moods: dict[str, float], confidence_: float) -> str:
     """'Lately you're mostly calm, with a reflective streak.' — hedged while confidence is low."""
     first, second = sorted(MOODS, key=lambda mood: moods.get(mood, 0.0), reverse=True)[:2]
-    streak = f", with a {second} streak" if moods.get(second, 0.0) >= STREAK_RATIO * moods.get(first, 0.0) else ""
+    streak = f", with {with_article(second)} streak" if moods.get(second, 0.0) >= STREAK_RATIO * moods.get(first, 0.0) else ""
     if confidence_ < HEDGE_BELOW:
         return f"Early days: you seem mostly {first}{streak} so far — a few more songs will make this surer."
     return f"Lately you're mostly {first}{streak}."
+
+
+def with_article(word: str) -> str:
+    """"an intense", "a calm": the indefinite article by the word's first letter (right for every mood name)."""
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
 
 
 def mood_point(mood: str) -> tuple[float, float]:

@@ -31,6 +31,18 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def cache_from_env() -> dict:
+    """CACHE_URL (redis://host:6379/1): a cache every web server shares. Without it, files under var/ (one host)."""
+    url = os.environ.get("CACHE_URL", "")
+    if not url:
+        return {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(VAR_DIR / "cache")}
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured(f"CACHE_URL must be a Redis URL (redis://host:6379/1), not {url!r}")
+    # A hung Redis must not hang the requests that count log-in failures: give up after a few seconds.
+    return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url,
+            "OPTIONS": {"socket_connect_timeout": 3, "socket_timeout": 3}}
+
+
 def load_secret_key() -> str:
     """SECRET_KEY from the environment, else one generated once into var/ (never committed)."""
     if os.environ.get("SECRET_KEY"):
@@ -84,6 +96,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "skybeat",
     "catalog",
     "classifier",
@@ -99,6 +112,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # turns a lockout into skybeat.throttle.lockout_response
 ]
 
 ROOT_URLCONF = "skybeat.urls"
@@ -129,6 +143,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# AxesStandaloneBackend refuses a locked-out client before ModelBackend checks the password.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
@@ -155,6 +171,8 @@ MEDIA_URL = "/media/"
 
 # Uploads: streamed to temporary files on disk, never held whole in memory.
 SKYBEAT_MAX_UPLOAD_MB = int(os.environ.get("SKYBEAT_MAX_UPLOAD_MB", "100"))
+# Shorter audio is refused: a click, not a song (the classifier repeats anything shorter than a frame to fill it).
+SKYBEAT_MIN_DURATION_S = float(os.environ.get("SKYBEAT_MIN_DURATION_S", "0.1"))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_HANDLERS = [
     "catalog.uploads.SizeCappedUploadHandler",
@@ -162,6 +180,9 @@ FILE_UPLOAD_HANDLERS = [
 ]
 DATA_UPLOAD_MAX_NUMBER_FILES = 200
 FILE_UPLOAD_PERMISSIONS = 0o644
+
+# Reverse proxies in front of the web servers that append the client's address to X-Forwarded-For (0: none).
+SKYBEAT_TRUSTED_PROXIES = int(os.environ.get("SKYBEAT_TRUSTED_PROXIES", "0"))
 
 # Security (effective when DEBUG=0): `manage.py check --deploy` is clean with production variables.
 SESSION_COOKIE_HTTPONLY = True
@@ -250,13 +271,16 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "skybeat.errors.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",
     ],
+    "NUM_PROXIES": SKYBEAT_TRUSTED_PROXIES,  # the anonymous throttle's client address, as skybeat.throttle reads it
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.environ.get("SKYBEAT_THROTTLE_ANON", "60/min"),
         "user": os.environ.get("SKYBEAT_THROTTLE_USER", "2000/min"),
+        "listen": os.environ.get("SKYBEAT_THROTTLE_LISTENS", "30/min"),  # listens started, per user
     },
 }
 SPECTACULAR_SETTINGS = {
@@ -269,19 +293,15 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-        "LOCATION": str(VAR_DIR / "cache"),
-    }
-}
+CACHES = {"default": cache_from_env()}
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # axes: failures and lockouts (WARNING), not every successful log-in.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 
 # --- SKYBEAT ----------------------------------------------------------------------------------
@@ -294,4 +314,22 @@ SKYBEAT_TRAINING_STALL_S = int(os.environ.get("SKYBEAT_TRAINING_STALL_S", "900")
 SKYBEAT_MOOD_HALF_LIFE_DAYS = float(os.environ.get("SKYBEAT_MOOD_HALF_LIFE_DAYS", "30"))
 SKYBEAT_MIN_LABELS_PER_GENRE = int(os.environ.get("SKYBEAT_MIN_LABELS_PER_GENRE", "8"))
 SKYBEAT_PENDING_SWEEP_AGE = timedelta(seconds=int(os.environ.get("SKYBEAT_PENDING_SWEEP_AGE_S", "60")))
+
+# --- Log-in and sign-up limits (skybeat/throttle.py) -----------------------------------------------------------
 SKYBEAT_LOGIN_FAILURE_LIMIT = int(os.environ.get("SKYBEAT_LOGIN_FAILURE_LIMIT", "5"))
+SKYBEAT_LOGIN_LOCKOUT = timedelta(minutes=int(os.environ.get("SKYBEAT_LOGIN_LOCKOUT_MINUTES", "15")))
+SKYBEAT_SIGNUPS_PER_HOUR = int(os.environ.get("SKYBEAT_SIGNUPS_PER_HOUR", "5"))
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"  # counters in the shared cache, no table
+AXES_FAILURE_LIMIT = SKYBEAT_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = SKYBEAT_LOGIN_LOCKOUT
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # per account and client: nobody else can lock you out
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "skybeat.throttle.axes_username"
+AXES_CLIENT_IP_CALLABLE = "skybeat.throttle.client_address"
+AXES_LOCKOUT_CALLABLE = "skybeat.throttle.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ADMIN = False  # the cache handler keeps no attempts to show
+AXES_VERBOSE = False  # failures are still logged, without the start-up banner
+AXES_SENSITIVE_PARAMETERS: list[str] = []  # log failures with their username and address (never the password)
+# axes.W001 calls a file cache unsafe for its counters; skybeat.W001 says the same in SKYBEAT's words (--deploy).
+SILENCED_SYSTEM_CHECKS = ["axes.W001"]

@@ -1,11 +1,8 @@
 """Site-wide views: home, accounts, health."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.forms import UserCreationForm
-from django.contrib.auth.views import LoginView
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse_lazy
@@ -15,6 +12,7 @@ from django.views.generic import CreateView
 from catalog.models import Genre, Song
 
 from .health import health_report
+from .throttle import record_signup, signup_allowed
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -30,40 +28,24 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 class SignUpView(CreateView):
+    """Django's sign-up form, limited to SKYBEAT_SIGNUPS_PER_HOUR new accounts per client address."""
+
     form_class = UserCreationForm
     template_name = "registration/signup.html"
     success_url = reverse_lazy("home")
 
-    def form_valid(self, form):
-        response = super().form_valid(form)
-        login(self.request, self.object, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(self.request, f"Welcome to SKYBEAT, {self.object.username}!")
-        return response
-
-
-class ThrottledLoginView(LoginView):
-    """Django's login view with a failed-attempt limit per username and client address."""
-
-    lockout_seconds = 15 * 60
-
-    def _key(self) -> str:
-        username = (self.request.POST.get("username") or "").lower()[:150]
-        return f"login-failures:{self.request.META.get('REMOTE_ADDR', '')}:{username}"
-
     def post(self, request, *args, **kwargs):
-        if cache.get(self._key(), 0) >= settings.SKYBEAT_LOGIN_FAILURE_LIMIT:
+        if not signup_allowed(request):
+            self.object = None
             form = self.get_form()
-            form.add_error(None, "Too many failed log-in attempts. Please wait 15 minutes and try again.")
+            form.add_error(None, "Too many accounts were created from your address in the last hour. "
+                                 "Please try again later.")
             return self.render_to_response(self.get_context_data(form=form), status=429)
         return super().post(request, *args, **kwargs)
 
-    def form_invalid(self, form):
-        key = self._key()
-        cache.add(key, 0, self.lockout_seconds)
-        cache.incr(key)
-        return super().form_invalid(form)
-
     def form_valid(self, form):
-        cache.delete(self._key())
-        return super().form_valid(form)
-
+        response = super().form_valid(form)
+        record_signup(self.request)
+        login(self.request, self.object, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(self.request, f"Welcome to SKYBEAT, {self.object.username}!")
+        return response

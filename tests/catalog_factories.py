@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import mutagen
 import pytest
 import soundfile
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from mutagen.id3 import ID3, TALB, TDRC, TIT2, TPE1
 from mutagen.wave import WAVE
 
-from catalog.models import AudioBlob, Genre, GenrePrediction, Song
+from catalog.models import AudioBlob, Genre, GenrePrediction, ListeningEvent, Song
+from catalog.services import record_progress, start_listen
 from tests import audio_fixtures
 
 #: extension -> (soundfile format, subtype)
@@ -99,6 +102,16 @@ def make_song(user=None, *, top_genre: Genre | None = None, probability: float |
         GenrePrediction.objects.create(song=song, model_version=model_version, genre=top_genre,
                                        probability=song.top_probability)
     return song
+
+
+def listened(user, song: Song, seconds: float, started_at: datetime | None = None) -> ListeningEvent:
+    """A listen started at ``started_at`` (by default ``seconds`` ago) that reported ``seconds`` played as the
+    player does, when they had passed (the server believes no more than the time since the listen started)."""
+    started_at = started_at or timezone.now() - timedelta(seconds=seconds)
+    event = start_listen(user, song)
+    ListeningEvent.objects.filter(pk=event.pk).update(started_at=started_at)
+    event.refresh_from_db()
+    return record_progress(event, seconds, now=started_at + timedelta(seconds=seconds))
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from catalog.ingest import ingest_uploads
 from catalog.models import GenreLabel, ListeningEvent, Song
-from catalog.services import record_progress, start_listen
+from catalog.services import start_listen
 from classifier.models import ModelVersion
-from tests.catalog_factories import fast_passwords, genre, make_song, media_root, stored_files, upload_of, write_song  # noqa: F401
+from tests.catalog_factories import fast_passwords, genre, listened, make_song, media_root, stored_files, upload_of, write_song  # noqa: F401
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords", "media_root")]
 
@@ -163,10 +163,8 @@ def test_upload_page_has_a_dropzone_and_a_plain_fallback(client, user):
 
 def test_history_groups_plays_by_day_and_leaves_out_short_listens(client, user):
     song = make_song(user, title="Daily Song")
-    for days_ago, seconds in ((0, 40), (0, 50), (1, 35), (1, 5)):
-        event = start_listen(user, song)
-        ListeningEvent.objects.filter(pk=event.pk).update(started_at=timezone.now() - timedelta(days=days_ago))
-        record_progress(event, seconds)
+    for n, (days_ago, seconds) in enumerate(((0, 40), (0, 50), (1, 35), (1, 5))):
+        listened(user, song, seconds, started_at=timezone.now() - timedelta(days=days_ago, minutes=10 * (n + 1)))
     client.force_login(user)
     page = client.get(reverse("catalog:history")).content.decode()
     assert page.count('class="history-day"') == 2

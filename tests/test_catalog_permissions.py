@@ -5,8 +5,7 @@ from django.urls import reverse
 
 from catalog.ingest import ingest_uploads
 from catalog.models import ListeningEvent, Song
-from catalog.services import record_progress, start_listen
-from tests.catalog_factories import genre, make_song, fast_passwords, media_root, upload_of, write_song  # noqa: F401
+from tests.catalog_factories import genre, listened, make_song, fast_passwords, media_root, upload_of, write_song  # noqa: F401
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords", "media_root")]
 
@@ -70,10 +69,8 @@ def test_shared_song_of_another_member_is_visible_but_not_editable(client, user,
 
 def test_history_is_per_user(client, user, other_user):
     song = make_song(user, title="Shared Tune")
-    mine = start_listen(user, song)
-    record_progress(mine, 45)
-    theirs = start_listen(other_user, make_song(other_user, title="Bob's Tune"))
-    record_progress(theirs, 45)
+    mine = listened(user, song, 45)
+    theirs = listened(other_user, make_song(other_user, title="Bob's Tune"), 45)
     client.force_login(user)
     assert [entry["id"] for entry in client.get(reverse("api-history")).json()["results"]] == [mine.pk]
     page = client.get(reverse("catalog:history")).content.decode()

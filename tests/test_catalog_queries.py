@@ -6,10 +6,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from catalog.models import Song
-from catalog.services import record_progress, start_listen
 from classifier.models import ModelVersion
 from moods.models import SongMood
-from tests.catalog_factories import fast_passwords, genre, make_song  # noqa: F401
+from tests.catalog_factories import fast_passwords, genre, listened, make_song  # noqa: F401
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords")]
 
@@ -24,7 +23,7 @@ def fill_library(count: int, user, other_user) -> None:
                          model_version=version)
         if n % 3:
             SongMood.objects.create(song=song, valence=0.3, arousal=0.2, dominant="happy", moods={"happy": 1.0})
-        record_progress(start_listen(user, song), 60)
+        listened(user, song, 60)
 
 
 def queries(client, url: str, **params) -> int:

@@ -57,7 +57,7 @@ def test_bad_database_url_names_the_variable(tmp_path):
 def test_check_deploy_is_clean_with_production_settings(tmp_path):
     result = run_manage(
         ["check", "--deploy", "--fail-level", "WARNING"],
-        SKYBEAT_VAR_DIR=str(tmp_path), DEBUG="0", ALLOWED_HOSTS="music.example.org",
+        SKYBEAT_VAR_DIR=str(tmp_path), DEBUG="0", ALLOWED_HOSTS="music.example.org", CACHE_URL="redis://redis:6379/1",
         SECRET_KEY="p" * 20 + "-production-secret-key-that-is-long-enough-123456",
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -101,8 +101,9 @@ def test_password_change(client, user):
 
 @pytest.mark.django_db
 def test_failed_logins_are_limited(client, user):
-    for _ in range(settings.SKYBEAT_LOGIN_FAILURE_LIMIT):
+    for _ in range(settings.SKYBEAT_LOGIN_FAILURE_LIMIT - 1):
         assert client.post(reverse("login"), {"username": "alice", "password": "wrong"}).status_code == 200
+    assert client.post(reverse("login"), {"username": "alice", "password": "wrong"}).status_code == 429
     blocked = client.post(reverse("login"), {"username": "alice", "password": "a-Long-pass-phrase-1"})
     assert blocked.status_code == 429
     assert "Too many failed log-in attempts" in blocked.content.decode()

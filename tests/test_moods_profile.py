@@ -10,7 +10,9 @@ from django.utils import timezone
 from catalog.models import Genre, GenrePrediction
 from moods import services
 from moods.models import AppliedListen, GenreMood, MoodSnapshot, SongMood
-from moods.profile import HEDGE_BELOW, MOOD_POINTS, MOODS, MoodPoint, blend, confidence, decay, mood_point
+from moods.profile import (
+    HEDGE_BELOW, MOOD_POINTS, MOODS, MoodPoint, blend, confidence, decay, describe, mood_point, with_article,
+)
 
 from .moods_factories import (  # noqa: F401  (seeded_moods is a fixture)
     classified_song,
@@ -94,6 +96,16 @@ def test_confidence_is_low_for_a_few_plays_and_the_sentence_hedges(user):
     settled = profile(user)
     assert settled.confidence > 0.9
     assert settled.sentence.startswith("Lately you're mostly melancholic, with a reflective streak")
+
+
+@pytest.mark.parametrize(("second", "article"), [
+    ("energetic", "an"), ("happy", "a"), ("calm", "a"), ("melancholic", "a"), ("intense", "an"), ("reflective", "a"),
+])
+def test_the_streak_takes_the_article_its_mood_needs(second, article):
+    moods = {mood: 0.0 for mood in MOODS} | {"energetic" if second != "energetic" else "calm": 0.5, second: 0.4}
+    assert f", with {article} {second} streak" in describe(moods, 0.9)
+    assert f", with {article} {second} streak" in describe(moods, 0.1)
+    assert with_article(second) == f"{article} {second}"
 
 
 def test_confidence_grows_with_plays_and_hours_and_stays_below_one():
