@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from skybeat.errors import InvalidAudio
 
 from .audio_probe import AudioInfo, clean_text, client_file_name, parse_year, probe_audio, title_from_filename
+from .library import link_song
 from .models import Song
 from .services import enqueue_classification
 
@@ -149,5 +150,6 @@ def _create_song(upload, user, visibility, info: AudioInfo, sha256: str, name: s
             final.unlink(missing_ok=True)
             raise
         return song, False
+    link_song(song, tags)
     logger.info("Stored song %s (%s, %s) from %r", song.pk, info.format, sha256[:12], upload.name)
     return song, True

@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "catalog",
     "classifier",
     "moods",
+    "subsonic",
 ]
 
 MIDDLEWARE = [
@@ -127,6 +128,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "subsonic.validators.NotTheAppPasswordValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
