@@ -112,7 +112,7 @@ def album_entry(album: Album, marks: Marks) -> dict:
         "songCount": stats.song_count,
         "duration": round(stats.duration_s),
         "created": iso(stats.created_at or album.created_at),
-        "year": album.year,
+        "year": stats.year,
         "genre": stats.genre or None,
         **_user_fields(marks, "album", album.pk),
         "genres": [{"name": stats.genre}] if stats.genre else [],

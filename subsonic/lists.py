@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Max, Min, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from catalog.library import visible_albums, visible_artists
@@ -50,7 +50,7 @@ def album_list(user, list_type: str, *, size: int, offset: int, from_year: int |
         albums = albums.annotate(rating=_mark_subquery(Rating, user, "value")) \
             .filter(rating__isnull=False).order_by("-rating", "title_key", "pk")
     elif list_type == "byYear":
-        albums = _by_year(albums, from_year, to_year)
+        albums = _by_year(albums, user, from_year, to_year)
     elif list_type == "byGenre":
         albums = _by_genre(albums, user, genre)
     else:
@@ -60,15 +60,17 @@ def album_list(user, list_type: str, *, size: int, offset: int, from_year: int |
     return {"albumList2": {"album": albums_payload(user, albums[offset:offset + size])}}
 
 
-def _by_year(albums: QuerySet, from_year: int | None, to_year: int | None) -> QuerySet:
+def _by_year(albums: QuerySet, user, from_year: int | None, to_year: int | None) -> QuerySet:
+    """Albums with songs of those years the member may see; a reversed range lists newest first, as Subsonic."""
     if from_year is None:
         raise SubsonicError.missing("fromYear")
     if to_year is None:
         raise SubsonicError.missing("toYear")
     first, last = sorted((from_year, to_year))
-    newest_first = from_year > to_year  # as Subsonic: a reversed range lists newest first
-    return albums.filter(year__gte=first, year__lte=last).order_by(
-        "-year" if newest_first else "year", "title_key", "pk")
+    in_range = Song.objects.visible_to(user).filter(year__gte=first, year__lte=last)
+    return albums.filter(pk__in=in_range.values("library_album")).annotate(
+        first_year=Min("songs__year", filter=Q(songs__in=in_range))).order_by(
+        "-first_year" if from_year > to_year else "first_year", "title_key", "pk")
 
 
 def _by_genre(albums: QuerySet, user, genre: str) -> QuerySet:

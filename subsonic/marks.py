@@ -18,6 +18,7 @@ class AlbumStats:
     song_count: int = 0
     duration_s: float = 0.0
     created_at: datetime | None = None
+    year: int | None = None
     genre: str = ""
 
 
@@ -63,14 +64,15 @@ def _key(song_id: int | None, album_id: int | None, artist_id: int | None) -> tu
 
 
 def album_stats(user, album_ids: Iterable[int]) -> dict[int, AlbumStats]:
-    """Songs, duration, first upload and most frequent genre of each album, over the songs ``user`` may see."""
+    """Songs, duration, first upload, year and most frequent genre of each album, over the songs ``user`` may see
+    (a private song in a shared album changes nothing others see of it)."""
     album_ids = set(album_ids)
     if not album_ids:
         return {}
     songs = Song.objects.visible_to(user).filter(library_album__in=album_ids).order_by()
-    stats = {album: AlbumStats(count, duration or 0.0, created)
-             for album, count, duration, created in songs.values_list("library_album").annotate(
-                 Count("pk"), Sum("duration_s"), Min("created_at"))}
+    stats = {album: AlbumStats(count, duration or 0.0, created, year)
+             for album, count, duration, created, year in songs.values_list("library_album").annotate(
+                 Count("pk"), Sum("duration_s"), Min("created_at"), Min("year"))}
     genre_counts = songs.filter(top_genre__isnull=False).values_list("library_album", "top_genre__name").annotate(
         n=Count("pk")).order_by("library_album", "-n", "top_genre__name")
     for album, genre, _ in genre_counts:
