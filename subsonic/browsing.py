@@ -17,7 +17,7 @@ from catalog.models import Album, Artist, Genre, Song
 
 from .entries import (IGNORED_ARTICLES, album_directory_entry, album_entry, artist_entry, compact, iso, song_entry,
                       sort_name)
-from .lookup import ALBUM, ARTIST, MUSIC_FOLDER_ID, split_id, visible_album, visible_artist
+from .lookup import ALBUM, ARTIST, MUSIC_FOLDER_ID, make_id, split_id, visible_album, visible_artist
 from .marks import load_marks
 from .responses import SubsonicError
 
@@ -116,7 +116,7 @@ def music_directory(user, directory_id: str) -> dict:
                                       "starred": iso(marks.starred.get(("artist", found.pk)))})}
     if kind == ALBUM:
         found = visible_album(user, directory_id)
-        return {"directory": {"id": directory_id, "parent": f"{ARTIST}-{found.artist_id}", "name": found.title,
+        return {"directory": {"id": directory_id, "parent": make_id(ARTIST, found.artist_id), "name": found.title,
                               "child": songs_payload(user, album_songs(user, found))}}
     raise SubsonicError.not_found("Directory")
 

@@ -117,10 +117,10 @@ def starred(user) -> dict:
 def now_playing(user) -> dict:
     """What the member's own apps are playing (listening is personal in SKYBEAT: nobody sees another's)."""
     now = timezone.now()
-    playing = list(NowPlaying.objects.filter(user=user, updated_at__gte=now - NOW_PLAYING_FOR,
-                                             song__in=Song.objects.visible_to(user)).order_by("-updated_at"))
-    songs = {song.pk: song for song in visible_songs(user).filter(pk__in=[entry.song_id for entry in playing])}
-    entries = songs_payload(user, [songs[entry.song_id] for entry in playing])
+    rows = list(NowPlaying.objects.filter(user=user, updated_at__gte=now - NOW_PLAYING_FOR).order_by("-updated_at"))
+    songs = visible_songs(user).in_bulk([row.song_id for row in rows])
+    playing = [row for row in rows if row.song_id in songs]
+    entries = songs_payload(user, [songs[row.song_id] for row in playing])
     return {"nowPlaying": {"entry": [
         {**entry, "username": user.get_username(), "minutesAgo": int((now - row.updated_at).total_seconds() // 60),
          "playerId": row.pk, "playerName": row.client}

@@ -70,6 +70,8 @@ def stream(request: HttpRequest, song: Song, transcoding: Transcoding | None) ->
     if not shutil.which("ffmpeg"):
         raise SubsonicError.invalid("This server has no ffmpeg to transcode with: ask for format=raw.")
     encoder, muxer, mime, _, options = TRANSCODINGS[transcoding.target]
+    if request.method == "HEAD":
+        return _transcoded_headers(HttpResponse(content_type=mime))
     seek = ["-ss", str(transcoding.offset_s)] if transcoding.offset_s else []
     source, feed = _ffmpeg_input(song)
     command = ["ffmpeg", "-nostdin", "-v", "error", *seek, "-i", source, "-map", "0:a:0", "-vn", "-map_metadata", "-1",
@@ -83,8 +85,11 @@ def stream(request: HttpRequest, song: Song, transcoding: Transcoding | None) ->
     if not first:
         output.close()
         raise SubsonicError.invalid("This song could not be transcoded; ask for format=raw.")
-    response = StreamingHttpResponse(_prepend(first, output), content_type=mime)
-    response["Accept-Ranges"] = "none"
+    return _transcoded_headers(StreamingHttpResponse(_prepend(first, output), content_type=mime))
+
+
+def _transcoded_headers(response: HttpResponse) -> HttpResponse:
+    response["Accept-Ranges"] = "none"  # the length is unknown until ffmpeg is done
     response["Cache-Control"] = "no-store"
     response["X-Content-Type-Options"] = "nosniff"
     return response

@@ -41,6 +41,12 @@ class Params:
     def all(self, name: str) -> list[str]:
         return [value.strip() for value in self._values.get(name, []) if value.strip()]
 
+    def required_all(self, name: str) -> list[str]:
+        values = self.all(name)
+        if not values:
+            raise SubsonicError.missing(name)
+        return values
+
     def integer(self, name: str, default: int | None = None, *, minimum: int | None = None,
                 maximum: int | None = None) -> int | None:
         """The whole number given (clamped to [minimum, maximum]), or ``default`` when absent."""

@@ -157,8 +157,8 @@ def get_cover_art(call: Call):
 @subsonic_view
 def scrobble(call: Call) -> None:
     params = call.params
-    ids = params.all("id") or [params.required("id")]
-    annotation.scrobble(call.user, ids, params.integers("time"), params.boolean("submission", True), call.client)
+    annotation.scrobble(call.user, params.required_all("id"), params.integers("time"),
+                        params.boolean("submission", True), call.client)
 
 
 @subsonic_view

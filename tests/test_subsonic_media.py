@@ -13,7 +13,7 @@ from subsonic.entries import bit_rate_kbps
 from subsonic.media import plan_transcoding
 from tests import audio_fixtures
 from tests.catalog_factories import fast_passwords, media_root  # noqa: F401
-from tests.subsonic_helpers import alice, library, png_bytes, song_id  # noqa: F401
+from tests.subsonic_helpers import alice, library, png_bytes, song_id, upload  # noqa: F401
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords", "media_root")]
 needs_ffmpeg = pytest.mark.skipif(not audio_fixtures.has_ffmpeg(), reason="transcoding needs ffmpeg")
@@ -65,13 +65,27 @@ def test_a_bit_rate_limit_alone_transcodes_to_mp3_and_a_time_offset_skips(alice,
     assert float(report["format"]["duration"]) == pytest.approx(1.0, abs=0.15)
 
 
+def test_head_answers_the_headers_of_a_stream(alice, library):
+    params = {**alice.credentials(), "id": song_id(library.private)}
+    raw = alice.client.head("/rest/stream", params)
+    assert raw.status_code == 200 and int(raw["Content-Length"]) == len(file_bytes(library.private))
+    transcoded = alice.client.head("/rest/stream", {**params, "format": "mp3"})
+    assert transcoded["Content-Type"] == "audio/mpeg" and transcoded.content == b""
+
+
+def ffmpeg_running_on(song) -> bool:
+    processes = subprocess.run(["ps", "-eww", "-o", "args"], capture_output=True, text=True).stdout.splitlines()
+    return any(line.startswith("ffmpeg") and "pipe:1" in line and song.sha256 in line for line in processes)
+
+
 @needs_ffmpeg
-def test_closing_a_transcoded_stream_stops_ffmpeg(alice, library):
-    response = alice.raw("stream", {"id": song_id(library.private), "format": "opus"})
-    next(iter(response.streaming_content))
+def test_a_transcoding_is_streamed_as_it_is_made_and_stops_with_the_listener(alice, user, tmp_path):
+    long_song = upload(user, audio_fixtures.write_long_wav(tmp_path / "long.wav", seconds=600))
+    response = alice.raw("stream", {"id": song_id(long_song), "format": "mp3"})
+    content = iter(response.streaming_content)
+    assert next(content) and ffmpeg_running_on(long_song)  # ~14 MB of MP3 to come: nothing was made whole first
     response.close()  # what the server does when the listener goes away
-    assert not [line for line in subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout.splitlines()
-                if line.startswith("ffmpeg") and "pipe:1" in line and library.private.sha256 in line]
+    assert not ffmpeg_running_on(long_song) and list(content) == []
 
 
 def test_transcoding_plans(library):
