@@ -155,3 +155,14 @@ def test_artist_and_album_entities_are_shared_not_duplicated(user, other_user, t
     assert Artist.objects.filter(name_key="shared artist").count() == 1
     assert Album.objects.get(title_key="shared album").songs.count() == 2
     assert Song.objects.filter(library_album__isnull=True).count() == 0
+
+
+def test_admins_find_artists_albums_and_playlists_in_the_admin(client, django_user_model, built_library):
+    from catalog.playlists import create_playlist
+
+    admin = django_user_model.objects.create_superuser("root", password="r-Long-pass-phrase-4")
+    create_playlist(admin, "Staff picks", [built_library.first])
+    client.force_login(admin)
+    for model, text in (("artist", "Various Artists"), ("album", "First Album"), ("playlist", "Staff picks")):
+        page = client.get(f"/admin/catalog/{model}/")
+        assert page.status_code == 200 and text in page.content.decode()
