@@ -18,6 +18,7 @@ from .views import visible_song
 
 NEW_PLAYLIST = "new"
 NEW_PLAYLIST_NAME = "New playlist"
+MAX_KEY_DIGITS = 18  # beyond any primary key, and within what every database takes
 
 
 def visible_playlist(request: HttpRequest, pk: int) -> Playlist:
@@ -97,23 +98,24 @@ def playlist_remove(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def playlist_add(request: HttpRequest) -> HttpResponse:
     """Add a song (POST song) to one of your playlists (POST playlist: its id, or "new")."""
-    try:
-        song = visible_song(request, int(request.POST.get("song", "")))
-    except ValueError:
-        raise Http404("No song matches the given query.") from None
+    song = visible_song(request, _primary_key(request.POST.get("song", ""), "song"))
     choice = request.POST.get("playlist", NEW_PLAYLIST)
-    if choice != NEW_PLAYLIST and not choice.isdecimal():
-        raise Http404("No playlist matches the given query.")
     try:
         if choice == NEW_PLAYLIST:
             playlist = playlists.create_playlist(request.user, NEW_PLAYLIST_NAME, [song])
         else:
-            playlist = editable_playlist(request, int(choice))
+            playlist = editable_playlist(request, _primary_key(choice, "playlist"))
             playlists.add_songs(playlist, [song])
         messages.success(request, f"“{song.title}” added to “{playlist.name}”.")
     except ValueError as exc:  # the playlist is full
         messages.error(request, str(exc))
     return redirect(_next_page(request) or "catalog:playlist-list")
+
+
+def _primary_key(value: str, what: str) -> int:
+    if not (value.isascii() and value.isdigit() and len(value) <= MAX_KEY_DIGITS):
+        raise Http404(f"No {what} matches the given query.")
+    return int(value)
 
 
 def _next_page(request: HttpRequest) -> str | None:

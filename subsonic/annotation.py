@@ -25,14 +25,10 @@ def scrobble_times(times_ms: Sequence[int], count: int) -> list[datetime | None]
     """The instants of ``count`` scrobbles (milliseconds since the epoch; None: now). Code 0 when out of range."""
     if times_ms and len(times_ms) != count:
         raise SubsonicError.invalid("Give one time per id, or none.")
-    latest = timezone.now() + FUTURE_TOLERANCE
-    instants: list[datetime | None] = []
-    for ms in times_ms or [None] * count:
-        instant = None if ms is None else datetime.fromtimestamp(ms / 1000, UTC)
-        if instant is not None and not EARLIEST <= instant <= latest:
-            raise SubsonicError.invalid("Parameter time must be milliseconds since 1970, not in the future.")
-        instants.append(instant)
-    return instants
+    latest_ms = (timezone.now() + FUTURE_TOLERANCE).timestamp() * 1000
+    if any(not EARLIEST.timestamp() * 1000 <= ms <= latest_ms for ms in times_ms):
+        raise SubsonicError.invalid("Parameter time must be milliseconds since 1970, not in the future.")
+    return [datetime.fromtimestamp(ms / 1000, UTC) for ms in times_ms] if times_ms else [None] * count
 
 
 def scrobble(user, song_ids: Sequence[str], times_ms: Sequence[int], submission: bool, client: str) -> None:

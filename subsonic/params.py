@@ -18,8 +18,8 @@ class Params:
         self._values: dict[str, list[str]] = {}
         sources = [request.GET] + ([request.POST] if request.method == "POST" else [])
         for source in sources:
-            for key in source:
-                self._values.setdefault(key, []).extend(source.getlist(key))
+            for key in source:  # NUL never means anything here, and PostgreSQL refuses it in text
+                self._values.setdefault(key, []).extend(value.replace("\x00", "") for value in source.getlist(key))
 
     def __contains__(self, name: str) -> bool:
         return name in self._values

@@ -70,6 +70,8 @@ def test_nobody_adds_to_or_edits_anothers_playlist_or_adds_a_song_they_cannot_se
     assert client.post(reverse("catalog:playlist-add"), {"song": hidden.pk, "playlist": "new"}).status_code == 404
     assert client.post(reverse("catalog:playlist-add"), {"song": "x", "playlist": "new"}).status_code == 404
     assert client.post(reverse("catalog:playlist-add"), {"song": songs[0].pk, "playlist": "x"}).status_code == 404
+    for huge in ({"song": "9" * 30, "playlist": "new"}, {"song": songs[0].pk, "playlist": "9" * 30}):
+        assert client.post(reverse("catalog:playlist-add"), huge).status_code == 404
     for name in ("playlist-edit", "playlist-delete", "playlist-remove"):
         assert client.post(reverse(f"catalog:{name}", args=[theirs.pk]), {"name": "Mine"}).status_code == 404
     assert not theirs.entries.exists() and Playlist.objects.filter(name="Theirs").exists()

@@ -33,6 +33,8 @@ def test_a_scrobble_records_a_counted_listen_once(alice, library, user):
 def test_bad_scrobbles_record_nothing(alice, library, user):
     future = timezone.now() + timedelta(days=2)
     assert alice.error("scrobble", {"id": song_id(library.first), "time": ms(future)}) == 0
+    assert alice.error("scrobble", {"id": song_id(library.first), "time": 2**53}) == 0
+    assert alice.error("scrobble", {"id": song_id(library.first), "time": -(2**53)}) == 0
     assert alice.error("scrobble", {"id": [song_id(library.first), song_id(library.second)], "time": "1"}) == 0
     assert alice.error("scrobble", {"id": [song_id(library.first), "tr-999999"]}) == 70
     assert alice.error("scrobble") == 10
