@@ -6,7 +6,7 @@ from django.utils.html import format_html
 from classifier import admin_training
 
 from . import services
-from .models import Genre, GenreLabel, GenrePrediction, ListeningEvent, Song
+from .models import Album, Artist, Genre, GenreLabel, GenrePrediction, ListeningEvent, Playlist, Song
 
 
 class ReadOnlyMixin:
@@ -125,3 +125,28 @@ class ListeningEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_select_related = ["user", "song"]
     search_fields = ["user__username", "song__title"]
     date_hierarchy = "started_at"
+
+
+@admin.register(Artist)
+class ArtistAdmin(admin.ModelAdmin):
+    list_display = ["name", "created_at"]
+    search_fields = ["name"]
+    readonly_fields = ["name_key", "created_at"]
+
+
+@admin.register(Album)
+class AlbumAdmin(admin.ModelAdmin):
+    list_display = ["title", "artist", "year", "created_at"]
+    list_select_related = ["artist"]
+    search_fields = ["title", "artist__name"]
+    readonly_fields = ["title_key", "created_at"]
+    raw_id_fields = ["artist"]
+
+
+@admin.register(Playlist)
+class PlaylistAdmin(admin.ModelAdmin):
+    list_display = ["name", "owner", "public", "changed_at"]
+    list_filter = ["public"]
+    list_select_related = ["owner"]
+    search_fields = ["name", "owner__username"]
+    raw_id_fields = ["owner"]

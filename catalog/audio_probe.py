@@ -46,6 +46,9 @@ _TAG_KEYS = {
     "artist": ("TPE1", "artist", "\xa9ART", "TPE2", "albumartist", "aART"),
     "album": ("TALB", "album", "\xa9alb"),
     "year": ("TDRC", "TYER", "date", "year", "\xa9day"),
+    "albumartist": ("TPE2", "albumartist", "album artist", "aART"),
+    "track": ("TRCK", "tracknumber", "trkn"),
+    "disc": ("TPOS", "discnumber", "disk"),
 }
 
 
@@ -239,7 +242,8 @@ def _float(value: object) -> float | None:
 
 
 def read_tags(path: Path) -> dict[str, str]:
-    """Title, artist, album and year from ID3, Vorbis comments or MP4 atoms; missing or unreadable tags are skipped."""
+    """Title, artist, album, year, album artist, track and disc from ID3, Vorbis comments or MP4 atoms; missing or
+    unreadable tags are skipped."""
     try:
         audio = mutagen.File(str(path))
     except Exception:  # mutagen parses hostile bytes in pure Python and can raise anything (IndexError, ...)

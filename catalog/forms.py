@@ -38,3 +38,10 @@ class VisibilityForm(forms.Form):
 class LabelForm(forms.Form):
     genre = forms.ModelChoiceField(queryset=Genre.objects.filter(retired=False), to_field_name="slug",
                                    empty_label=None, label="Genre")
+
+
+class PlaylistForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    comment = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    public = forms.BooleanField(required=False, label="Public",
+                                help_text="Other members may play it (never the private songs in it).")

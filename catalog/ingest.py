@@ -25,6 +25,7 @@ from django.db import IntegrityError, transaction
 from skybeat.errors import InvalidAudio
 
 from .audio_probe import AudioInfo, clean_text, client_file_name, parse_year, probe_audio, title_from_filename
+from .library import link_song
 from .models import AudioBlob, Song
 from .services import enqueue_classification
 from .uploads import max_upload_bytes
@@ -100,9 +101,12 @@ def store_song(upload: UploadedFile, user, visibility: str) -> tuple[Song, bool]
         fields = song_fields(upload, info.tags)
         blob = AudioBlob.objects.filter(sha256=copy.sha256).first()
         try:
-            return add_song(blob or store_blob(copy, info), uploader, visibility, fields)
+            song, created = add_song(blob or store_blob(copy, info), uploader, visibility, fields)
         except AudioBlob.DoesNotExist:  # deleted with its last song meanwhile: store the bytes anew
-            return add_song(store_blob(copy, info), uploader, visibility, fields)
+            song, created = add_song(store_blob(copy, info), uploader, visibility, fields)
+    if created:
+        link_song(song, info.tags)
+    return song, created
 
 
 @contextmanager

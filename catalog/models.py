@@ -1,11 +1,13 @@
 """The song library: songs, their stored audio, genres, the classifier's predictions, people's labels, and
-listening history."""
+listening history; artists and albums derived from the songs' tags; people's playlists, stars and ratings."""
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.fields.files import FieldFile
 from django.urls import reverse
+from django.utils import timezone
 
 
 class Genre(models.Model):
@@ -99,6 +101,12 @@ class Song(models.Model):
     )
     spectrogram = models.FileField(max_length=300, upload_to="spectrograms/", blank=True)
 
+    # The library's entities for the tag texts above (catalog/library.py links them at ingest).
+    library_artist = models.ForeignKey("Artist", on_delete=models.SET_NULL, null=True, blank=True, related_name="songs")
+    library_album = models.ForeignKey("Album", on_delete=models.SET_NULL, null=True, blank=True, related_name="songs")
+    track_number = models.PositiveSmallIntegerField(null=True, blank=True)
+    disc_number = models.PositiveSmallIntegerField(null=True, blank=True)
+
     objects = SongQuerySet.as_manager()
 
     class Meta:
@@ -136,6 +144,18 @@ class Song(models.Model):
     def audio_file(self) -> FieldFile:
         """The stored audio (shared with every song of the same bytes)."""
         return self.audio.file
+
+    @property
+    def duration_s(self) -> float | None:
+        return self.audio.duration_s
+
+    @property
+    def size_bytes(self) -> int:
+        return self.audio.size_bytes
+
+    @property
+    def audio_format(self) -> str:
+        return self.audio.audio_format
 
 
 class GenrePrediction(models.Model):
@@ -187,3 +207,106 @@ class ListeningEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} ♪ {self.song_id} at {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class Artist(models.Model):
+    """A performer or album artist: one per normalised name, whatever the spelling of case and spaces in the tags."""
+
+    name = models.CharField(max_length=300)
+    name_key = models.CharField(max_length=300, unique=True, help_text="The name case-folded, NFKC, single spaces")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name_key", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Album(models.Model):
+    """An album of one album artist (the tag, else the songs' artist), one per normalised title."""
+
+    title = models.CharField(max_length=300)
+    title_key = models.CharField(max_length=300, help_text="The title case-folded, NFKC, single spaces")
+    artist = models.ForeignKey(Artist, on_delete=models.CASCADE, related_name="albums", help_text="The album artist")
+    year = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["title_key", "id"]
+        constraints = [models.UniqueConstraint(fields=["artist", "title_key"], name="one_album_per_artist_title")]
+
+    def __str__(self) -> str:
+        return f"{self.artist} – {self.title}"
+
+
+class Playlist(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="playlists")
+    name = models.CharField(max_length=200)
+    comment = models.TextField(blank=True, max_length=2000)
+    public = models.BooleanField(default=False, help_text="Other members may see and play it (never the private songs in it)")
+    created_at = models.DateTimeField(auto_now_add=True)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["owner", "name"]), models.Index(fields=["public", "name"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:playlist-detail", args=[self.pk])
+
+
+class PlaylistEntry(models.Model):
+    playlist = models.ForeignKey(Playlist, on_delete=models.CASCADE, related_name="entries")
+    song = models.ForeignKey(Song, on_delete=models.CASCADE, related_name="playlist_entries")
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["position", "id"]
+        indexes = [models.Index(fields=["playlist", "position"])]
+
+    def __str__(self) -> str:
+        return f"{self.playlist_id}[{self.position}] = {self.song_id}"
+
+
+def _one_target() -> Q:
+    song, album, artist = (Q(**{f"{field}__isnull": False}) for field in ("song", "album", "artist"))
+    return (song & ~album & ~artist) | (~song & album & ~artist) | (~song & ~album & artist)
+
+
+class LibraryMark(models.Model):
+    """Something a person puts on exactly one song, album or artist."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="%(class)ss")
+    song = models.ForeignKey(Song, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    album = models.ForeignKey(Album, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    artist = models.ForeignKey(Artist, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+
+    class Meta:
+        abstract = True
+        constraints = [
+            models.CheckConstraint(condition=_one_target(), name="%(class)s_marks_one_thing"),
+            *(models.UniqueConstraint(fields=["user", field], condition=Q(**{f"{field}__isnull": False}),
+                                      name=f"%(class)s_once_per_{field}") for field in ("song", "album", "artist")),
+        ]
+
+
+class Star(LibraryMark):
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.user_id} ★ {self.song_id or self.album_id or self.artist_id}"
+
+
+class Rating(LibraryMark):
+    value = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(5)])
+
+    class Meta(LibraryMark.Meta):
+        constraints = [*LibraryMark.Meta.constraints,
+                       models.CheckConstraint(condition=Q(value__gte=1, value__lte=5), name="rating_one_to_five")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.value}/5 for {self.song_id or self.album_id or self.artist_id}"

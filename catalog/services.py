@@ -208,6 +208,18 @@ def record_progress(event: ListeningEvent, seconds_listened: float, completed: b
     return event
 
 
+def record_play(user, song: Song, started_at=None) -> ListeningEvent:
+    """A play reported after the fact (a phone app's scrobble): the whole song was listened to, so it counts.
+
+    The same song reported again at the same instant (an app retrying) records nothing more.
+    """
+    started_at = started_at or timezone.now()
+    event, created = ListeningEvent.objects.get_or_create(user=user, song=song, started_at=started_at)
+    if not created:
+        return event
+    return record_progress(event, song.duration_s or COUNT_AFTER_S, completed=True)
+
+
 def history(user) -> QuerySet:
     """The user's plays (listens that counted) of songs they may still see, newest first."""
     return (

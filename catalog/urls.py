@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import playlist_views, views
 
 app_name = "catalog"
 urlpatterns = [
@@ -15,4 +15,10 @@ urlpatterns = [
     path("songs/<int:pk>/delete", views.song_delete, name="song-delete"),
     path("upload/", views.upload, name="upload"),
     path("history/", views.history, name="history"),
+    path("playlists/", playlist_views.playlist_list, name="playlist-list"),
+    path("playlists/add", playlist_views.playlist_add, name="playlist-add"),
+    path("playlists/<int:pk>/", playlist_views.playlist_detail, name="playlist-detail"),
+    path("playlists/<int:pk>/edit", playlist_views.playlist_edit, name="playlist-edit"),
+    path("playlists/<int:pk>/delete", playlist_views.playlist_delete, name="playlist-delete"),
+    path("playlists/<int:pk>/remove", playlist_views.playlist_remove, name="playlist-remove"),
 ]

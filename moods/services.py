@@ -12,10 +12,12 @@ from django.utils import timezone
 from catalog.models import GenrePrediction, ListeningEvent, Song
 
 from .models import AppliedListen, GenreMood, MoodSnapshot, SongMood
-from .profile import MOODS, MoodPoint, Profile, Sums, blend, decay, normalised, profile_from_sums
+from .profile import MOODS, MoodPoint, Profile, Sums, blend, decay, normalised, profile_from_sums, songs_near_mood
 
 #: Users recomputed per transaction by :func:`recompute_profiles`.
 RECOMPUTE_BATCH_USERS = 1000
+#: Songs in a mood radio's queue.
+RADIO_QUEUE_LENGTH = 25
 
 
 def half_life_s() -> float:
@@ -250,3 +252,11 @@ def current_profile(user, now: datetime | None = None) -> tuple[MoodSnapshot | N
         return snapshot, None
     aged = decay(snapshot.reference_at, now or timezone.now(), half_life_s())
     return snapshot, profile_from_sums(sums_of(snapshot), genre_mapping(), aged)
+
+
+def radio_songs(user, mood: str, length: int = RADIO_QUEUE_LENGTH) -> QuerySet:
+    """The mood radio: the ``length`` songs ``user`` may see nearest ``mood`` (a name or "valence,arousal").
+
+    Raises ValueError with a readable message for an unknown mood.
+    """
+    return songs_near_mood(Song.objects.visible_to(user).select_related("mood", "top_genre"), mood)[:length]

@@ -5,12 +5,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
-from catalog.models import Song
-
 from .dashboard import dashboard_data
-from .profile import MOOD_COLOURS, MOOD_POINTS, MOODS, mood_point, songs_near_mood
-
-RADIO_QUEUE_LENGTH = 25
+from .profile import MOOD_COLOURS, MOOD_POINTS, MOODS, mood_point
+from .services import radio_songs
 
 
 @login_required
@@ -26,11 +23,8 @@ def radio(request: HttpRequest) -> HttpResponse:
     status = 200
     if mood:
         try:
-            songs = songs_near_mood(
-                Song.objects.visible_to(request.user).select_related("mood", "top_genre"), mood
-            )[:RADIO_QUEUE_LENGTH]
             context["point"] = mood_point(mood)
-            context["queue"] = list(songs)
+            context["queue"] = list(radio_songs(request.user, mood))
         except ValueError as exc:
             context["error"], status = str(exc), 400
     context["data"] = {

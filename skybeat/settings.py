@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "catalog",
     "classifier",
     "moods",
+    "subsonic",
 ]
 
 MIDDLEWARE = [
@@ -142,6 +143,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "subsonic.validators.NotTheAppPasswordValidator"},
 ]
 # AxesStandaloneBackend refuses a locked-out client before ModelBackend checks the password.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]

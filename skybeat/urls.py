@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/signup/", views.SignUpView.as_view(), name="signup"),
+    path("", include("subsonic.web_urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("moods/", include("moods.urls")),
@@ -15,5 +16,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("catalog.api_urls")),
     path("api/", include("moods.api_urls")),
+    path("rest/", include("subsonic.urls")),
     path("", include("catalog.urls")),
 ]

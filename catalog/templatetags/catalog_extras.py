@@ -25,3 +25,12 @@ def percent(probability: float | None) -> str:
 @register.filter
 def filesize_mb(size_bytes: int | None) -> str:
     return "—" if size_bytes is None else f"{size_bytes / 1_000_000:.1f} MB"
+
+
+@register.simple_tag(takes_context=True)
+def own_playlists(context) -> list:
+    """The signed-in member's playlists (id and name), for the "add to playlist" menus of song rows."""
+    user = context.get("user")
+    if user is None or not user.is_authenticated:
+        return []
+    return list(user.playlists.order_by("name", "pk").values("pk", "name"))
