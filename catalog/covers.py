@@ -42,7 +42,7 @@ def clamp_size(size: int | None, default: int | None = None) -> int | None:
 def embedded_picture(song: Song) -> bytes | None:
     """The bytes of the song's front cover (else its first picture), or None."""
     try:
-        with default_storage.open(song.audio_file.name, "rb") as handle:
+        with default_storage.open(song.audio.file.name, "rb") as handle:
             pictures = _pictures(mutagen.File(handle))
     except Exception:  # a missing file, or mutagen on hostile bytes (it can raise anything)
         return None

@@ -145,19 +145,6 @@ class Song(models.Model):
         """The stored audio (shared with every song of the same bytes)."""
         return self.audio.file
 
-    @property
-    def duration_s(self) -> float | None:
-        return self.audio.duration_s
-
-    @property
-    def size_bytes(self) -> int:
-        return self.audio.size_bytes
-
-    @property
-    def audio_format(self) -> str:
-        return self.audio.audio_format
-
-
 class GenrePrediction(models.Model):
     """One genre probability of one song under one model version (the song's genre vector, row by row)."""
 

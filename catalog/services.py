@@ -213,11 +213,14 @@ def record_play(user, song: Song, started_at=None) -> ListeningEvent:
 
     The same song reported again at the same instant (an app retrying) records nothing more.
     """
-    started_at = started_at or timezone.now()
+    seconds = song.audio.duration_s or COUNT_AFTER_S
+    # Apps scrobble at the end of a song: without a start time, it started a song's length ago. The claim is still
+    # cut to the time since then (record_progress), so a future start time counts nothing.
+    started_at = started_at or timezone.now() - timedelta(seconds=seconds)
     event, created = ListeningEvent.objects.get_or_create(user=user, song=song, started_at=started_at)
     if not created:
         return event
-    return record_progress(event, song.duration_s or COUNT_AFTER_S, completed=True)
+    return record_progress(event, seconds, completed=True)
 
 
 def history(user) -> QuerySet:

@@ -36,9 +36,9 @@ def sort_name(name: str) -> str:
 
 
 def bit_rate_kbps(song: Song) -> int | None:
-    if not song.duration_s or not song.size_bytes:
+    if not song.audio.duration_s or not song.audio.size_bytes:
         return None
-    return max(1, round(song.size_bytes * 8 / song.duration_s / 1000))
+    return max(1, round(song.audio.size_bytes * 8 / song.audio.duration_s / 1000))
 
 
 def _person(artist: Artist | None) -> list[dict]:
@@ -54,7 +54,7 @@ def song_entry(song: Song, marks: Marks) -> dict:
     """A song as a Subsonic ``child``; needs library_artist, library_album__artist, top_genre and mood loaded."""
     album, artist = song.library_album, song.library_artist
     album_artist = album.artist if album else artist
-    extension = FORMATS.get(song.audio_format, (song.audio_format,))[0]
+    extension = FORMATS.get(song.audio.audio_format, (song.audio.audio_format,))[0]
     mood = getattr(song, "mood", None)
     genre = song.top_genre.name if song.top_genre else None
     folder = "/".join(part.replace("/", "_") for part in (album_artist.name if album_artist else UNKNOWN_ARTIST,
@@ -72,13 +72,13 @@ def song_entry(song: Song, marks: Marks) -> dict:
         "year": song.year,
         "genre": genre,
         "coverArt": make_id(ALBUM, album.pk) if album else make_id(SONG, song.pk),
-        "size": song.size_bytes,
-        "contentType": content_type(song.audio_format),
+        "size": song.audio.size_bytes,
+        "contentType": content_type(song.audio.audio_format),
         "suffix": extension,
-        "duration": round(song.duration_s or 0),
+        "duration": round(song.audio.duration_s or 0),
         "bitRate": bit_rate_kbps(song),
-        "samplingRate": song.sample_rate_hz,
-        "channelCount": song.channels,
+        "samplingRate": song.audio.sample_rate_hz,
+        "channelCount": song.audio.channels,
         "path": f"{folder}/{track}{song.title.replace('/', '_')}.{extension}",
         "created": iso(song.created_at),
         "albumId": make_id(ALBUM, album.pk) if album else None,

@@ -58,7 +58,7 @@ def plan_transcoding(song: Song, requested: str | None, max_kbps: int | None, of
         if not over_limit:
             return None
         target = "mp3"
-    if target == song.audio_format and not over_limit and not offset_s:
+    if target == song.audio.audio_format and not over_limit and not offset_s:
         return None
     kbps = max(MIN_KBPS, min(MAX_KBPS, max_kbps or TRANSCODINGS[target][3]))
     return Transcoding(target, kbps, max(0, offset_s))
@@ -98,11 +98,11 @@ def _transcoded_headers(response: HttpResponse) -> HttpResponse:
 def _ffmpeg_input(song: Song):
     """ffmpeg's input: the stored file's path, else "pipe:0" and a function copying the file into ffmpeg's stdin."""
     try:
-        return default_storage.path(song.audio_file.name), None
+        return default_storage.path(song.audio.file.name), None
     except NotImplementedError:  # a storage without local paths
         def feed(stdin) -> None:
             try:
-                with default_storage.open(song.audio_file.name, "rb") as source:
+                with default_storage.open(song.audio.file.name, "rb") as source:
                     shutil.copyfileobj(source, stdin, CHUNK_BYTES)
             except (BrokenPipeError, OSError):
                 pass  # ffmpeg stopped reading: the listener went away
@@ -135,7 +135,7 @@ def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
 
 def download(request: HttpRequest, song: Song) -> HttpResponse:
     response = stream_song(request, song)
-    extension = FORMATS.get(song.audio_format, (song.audio_format,))[0]
+    extension = FORMATS.get(song.audio.audio_format, (song.audio.audio_format,))[0]
     name = f"{song.artist} - {song.title}" if song.artist else song.title
     response["Content-Disposition"] = content_disposition_header(True, f"{name.replace('/', '_')}.{extension}")
     return response
