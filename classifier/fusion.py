@@ -5,14 +5,17 @@ The head knows only the genres it was trained on (GTZAN's ten, plus the library'
 (n, K) from the head and ``evidence`` (n, T) = log of the summed tag probabilities of each tagged genre:
 
 - a genre the head knows: ``s_k = log p_k + w * e_k + b_k`` (``e_k`` = 0 where it has no tag, e.g. reggae);
-- a genre only the taggers know: ``s_x = max_k (log p_k + b_k) + w * e_x + d``: it competes with the head's best
-  genre on tag evidence alone, and wins where its tags outweigh that genre's by more than ``-d / w``.
+- a genre only the taggers know: ``s_x = log p_k* + b_k* + (e_x - e_k*) + d``, where k* is the head's best genre:
+  it takes that genre's place scaled by how much likelier the taggers find its tags than k*'s (a log-ratio of tag
+  probabilities, so no weight needs fitting), and wins where that ratio exceeds ``-d``.
 
 Frame probabilities are ``softmax(s / temperature)``; a song's are their mean (the average stage). Nothing can be
 fitted for genres without labelled audio, so ``d`` is set on the labelled genres' songs instead: at most
 ``EXTRA_FALSE_ALARM`` of them may come out as an extra genre. ``w`` and ``b`` minimise the cross-validated
 log-loss, ``temperature`` calibrates the songs' probabilities, and the confidence threshold is the lowest top
-probability above which cross-validated songs are right at least ``CONFIDENT_PRECISION`` of the time.
+probability above which cross-validated songs are right at least ``CONFIDENT_PRECISION`` of the time. The
+calibration songs should be real tracks (a held-out excerpt is one): frames of one track err together, so songs
+stitched from several tracks would look far surer than real songs are.
 """
 
 from __future__ import annotations
@@ -82,7 +85,9 @@ class Fusion:
         known = head + tag_weight * evidence[:, :k]
         if not self.extra_genres:
             return known
-        extra = head.max(axis=1, keepdims=True) + tag_weight * evidence[:, k:] + extra_offset
+        best = head.argmax(axis=1)
+        rows = np.arange(len(head))
+        extra = (head[rows, best] - evidence[rows, best])[:, None] + evidence[:, k:] + extra_offset
         return np.concatenate([known, extra], axis=1)
 
     def scores(self, head_probs: np.ndarray, evidence: np.ndarray) -> np.ndarray:

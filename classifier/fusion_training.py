@@ -131,8 +131,10 @@ def cross_validate(songs: list[SongInputs], trainer: HeadTrainer, all_genres: li
 
 
 def cv_metrics(fusion: Fusion, single: Calibration, sequences: Calibration) -> dict:
-    """Cross-validated song-level metrics of the fused model (the fusion's few parameters were fitted on the
-    same out-of-fold predictions, so these are slightly optimistic)."""
+    """Cross-validated metrics of the fused model. Calibration, confusion and recall are on the held-out
+    excerpts, one real track each (what the fusion was fitted on, so slightly optimistic); song accuracy is on
+    held-out frame sequences, whose frames come from several tracks of a genre and so agree less often than a real
+    song's frames do errors: an upper bound for multi-frame songs."""
     genres = fusion.genres
 
     def song_probs(data: Calibration) -> np.ndarray:
@@ -142,27 +144,30 @@ def cv_metrics(fusion: Fusion, single: Calibration, sequences: Calibration) -> d
     probs, single_probs = song_probs(sequences), song_probs(single)
     truth, predicted = sequences.truth, probs.argmax(axis=1)
     top3 = (np.argsort(-probs, axis=1)[:, :3] == truth[:, None]).any(axis=1)
-    confusion = np.zeros((len(genres), len(genres)), dtype=int)
-    np.add.at(confusion, (truth, predicted), 1)
-    confident = probs.max(axis=1) >= fusion.confidence_threshold
     correct = predicted == truth
+    excerpt_predicted = single_probs.argmax(axis=1)
+    excerpt_correct = excerpt_predicted == single.truth
+    confusion = np.zeros((len(genres), len(genres)), dtype=int)
+    np.add.at(confusion, (single.truth, excerpt_predicted), 1)
+    confident = single_probs.max(axis=1) >= fusion.confidence_threshold
     return {
         "song_accuracy": float(correct.mean()),
         "song_top3_accuracy": float(top3.mean()),
-        "frame_accuracy": float((single_probs.argmax(axis=1) == single.truth).mean()),
-        "multi_frame_gain": float(correct.mean() - (single_probs.argmax(axis=1) == single.truth).mean()),
+        "frame_accuracy": float(excerpt_correct.mean()),
+        "multi_frame_gain": float(correct.mean() - excerpt_correct.mean()),
         "validation_songs": int(len(truth)),
         "validation_excerpts": int(len(single.truth)),
-        "per_genre": {genre: {"songs": int((truth == i).sum()),
-                              "recall": float(correct[truth == i].mean()) if (truth == i).any() else None}
+        "per_genre": {genre: {"songs": int((single.truth == i).sum()),
+                              "recall": float(excerpt_correct[single.truth == i].mean())
+                              if (single.truth == i).any() else None}
                       for i, genre in enumerate(fusion.head_genres)},
         "confusion": confusion.tolist(),
         "confusion_genres": genres,
-        "reliability": reliability(probs.max(axis=1), correct),
+        "reliability": reliability(single_probs.max(axis=1), excerpt_correct),
         "confidence_threshold": fusion.confidence_threshold,
         "confident_share": float(confident.mean()),
-        "confident_accuracy": float(correct[confident].mean()) if confident.any() else None,
-        "extra_genre_false_alarms": float((predicted >= len(fusion.head_genres)).mean()),
+        "confident_accuracy": float(excerpt_correct[confident].mean()) if confident.any() else None,
+        "extra_genre_false_alarms": float((excerpt_predicted >= len(fusion.head_genres)).mean()),
         "fusion": fusion.to_dict(),
     }
 
@@ -183,7 +188,7 @@ def fit_fusion_model(name: str, songs: list[SongInputs], skipped: list[dict], ca
     template = fusion_template(head_genres, tags, retired)
     trainer = HeadTrainer(head_genres, options)
     single, sequences = cross_validate(songs, trainer, template.genres, tags, report)
-    fusion = fit_fusion(template, sequences)
+    fusion = fit_fusion(template, single)
     metrics = cv_metrics(fusion, single, sequences)
 
     def on_epoch(epoch: int) -> None:

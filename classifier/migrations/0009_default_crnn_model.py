@@ -22,7 +22,8 @@ CARD = {
               "other seven come from the taggers' tags alone. Songs below the confidence threshold are marked "
               "unsure. Label songs on their pages and train from the admin to teach it your library.",
 }
-METRICS = {}
+# Cross-validated on genre-train (its model card, classifier/shipped/genre-crnn-gtzan/model_card.json, has all).
+METRICS = {'song_accuracy': 0.9783, 'song_top3_accuracy': 0.9917, 'frame_accuracy': 0.7829, 'multi_frame_gain': 0.1955, 'validation_songs': 600, 'validation_excerpts': 479, 'confidence_threshold': 0.618, 'confident_share': 0.7599, 'confident_accuracy': 0.9011, 'extra_genre_false_alarms': 0.0501, 'reliability': {'ece': 0.0435}}
 
 
 def register(apps, schema_editor):
