@@ -1,17 +1,15 @@
-"""Accuracy of a genre model on a labelled folder: DIR/<genre>/*.{wav,au,mp3,ogg,flac} (the GTZAN layout).
+"""Genre accuracy on a labelled folder (DIR/<genre>/*.{wav,au,mp3,ogg,flac}, the GTZAN layout), side by side for
+the trained default model, the ``pretrained-tags`` baseline and a naive sum of the taggers' genre-tag probabilities.
 
-    .venv/bin/python bench/accuracy.py DIR                      # the active model
-    .venv/bin/python bench/accuracy.py DIR --model NAME --alias hiphop=hip-hop
-    .venv/bin/python bench/accuracy.py --synthetic              # a small generated folder under var/
+    .venv/bin/python bench/accuracy.py ../shared/data/genre-dev
+    .venv/bin/python bench/accuracy.py ../shared/data/genre-dev --model my-model      # another model instead
+    .venv/bin/python bench/accuracy.py --cv ../shared/data/genre-train                 # grouped cross-validation
 
-Reports song-level accuracy (the model's song output), single-frame accuracy (each 3 s frame alone) against the
-multi-frame average (frames' mean), per-genre recall, and a confusion matrix PNG under var/reports/. Folders whose
-genre the model does not know are reported with what the model called them, never silently dropped; files that
-cannot be decoded are listed with the reason.
-
---synthetic writes tests/audio_fixtures' made-up genres (drone, pulse, chime) to var/bench-synthetic/. They are
-stand-ins, not music: by default "pulse" (a drum machine) is scored as electronic, "drone" as ambient, and "chime"
-is left unknown to show that path. A model trained on those genres (bench/train.py) is scored on them as they are.
+Per model: song-level top-1 and top-3 accuracy, per-genre recall, single-frame against multi-frame accuracy, the
+expected calibration error (ECE) with a reliability diagram PNG, how many songs it marks unsure and how often
+those are right, and a confusion-matrix PNG, under var/reports/. Folder names are genre slugs (GTZAN's
+"hiphop" is read as hip-hop). Files that cannot be decoded are listed with the reason. With ``--cv``, the
+default model's training pipeline cross-validates on the folder, grouped by song (nothing is registered).
 """
 
 import argparse
@@ -19,10 +17,8 @@ import json
 import os
 import sys
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from statistics import mean
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -35,67 +31,74 @@ django.setup()
 
 import numpy as np  # noqa: E402
 from django.conf import settings  # noqa: E402
+from scipy.special import expit  # noqa: E402
 
 from classifier import inference  # noqa: E402
+from classifier.datasets import folder_dataset  # noqa: E402
+from classifier.fusion import reliability  # noqa: E402
+from classifier.genre_model import (  # noqa: E402
+    GenreModel, build_pretrained_tags_model, default_genre_tags, fusion_frame_features, fusion_tag_columns,
+)
+from classifier.model_cards import draw_confusion, draw_reliability  # noqa: E402
 from classifier.models import ModelVersion  # noqa: E402
 from skybeat.errors import InvalidAudio  # noqa: E402
 
-EXTENSIONS = {".wav", ".au", ".mp3", ".ogg", ".flac"}
-SYNTHETIC_ALIASES = {"pulse": "electronic", "drone": "ambient"}
+DEFAULT_MODEL = "genre-crnn-gtzan"
+
+
+class NaiveTagSumModel(GenreModel):
+    """Baseline: each genre's score is the plain sum of its MSD and MTT tag probabilities, normalised per frame."""
+
+    architecture = "naive-tag-sum"
+
+    def __init__(self, settings):
+        super().__init__(list(default_genre_tags()), settings)
+        self._columns = fusion_tag_columns(self.genres, default_genre_tags())
+
+    def _frame_probs(self, frames: np.ndarray) -> np.ndarray:
+        probs = expit(fusion_frame_features(frames)[:, 400:].astype(np.float64))
+        return np.stack([probs[:, columns].sum(axis=1) for columns in self._columns], axis=1)
 
 
 @dataclass
 class Evaluation:
     model: str
-    genres: list[str]  # the model's outputs
-    labels: list[str] = field(default_factory=list)  # true genre per scored file
-    song_pred: list[str] = field(default_factory=list)  # the model's song output
-    average_pred: list[str] = field(default_factory=list)  # argmax of the frames' mean
-    frame_hits: list[int] = field(default_factory=list)  # per file: frames right on their own
+    genres: list[str]
+    labels: list[str] = field(default_factory=list)
+    song_probs: list[np.ndarray] = field(default_factory=list)
+    frame_hits: list[int] = field(default_factory=list)
     frame_counts: list[int] = field(default_factory=list)
-    errors: dict[str, str] = field(default_factory=dict)  # path -> reason
+    uncertain: list[bool] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
 
     def report(self) -> dict:
-        scored = [i for i, label in enumerate(self.labels) if label in self.genres]
-
-        def accuracy(predictions: list[str], among: list[int]) -> float | None:
-            return round(mean(predictions[i] == self.labels[i] for i in among), 4) if among else None
-
-        frames = sum(self.frame_counts[i] for i in scored)
+        labels = np.array(self.labels)
+        probs = np.stack(self.song_probs)
+        ranked = np.array(self.genres)[np.argsort(-probs, axis=1)]
+        top1 = ranked[:, 0] == labels
+        top3 = (ranked[:, :3] == labels[:, None]).any(axis=1)
+        uncertain = np.array(self.uncertain)
+        calibration = reliability(probs.max(axis=1), top1)
         return {
             "model": self.model,
-            "files_scored": len(scored),
-            "song_accuracy": accuracy(self.song_pred, scored),
-            "multi_frame_average_accuracy": accuracy(self.average_pred, scored),
-            "single_frame_accuracy": round(sum(self.frame_hits[i] for i in scored) / frames, 4) if frames else None,
-            "per_genre_recall": {
-                genre: accuracy(self.song_pred, [i for i in scored if self.labels[i] == genre])
-                for genre in sorted({self.labels[i] for i in scored})
-            },
-            "unknown_genres": {  # what the model called the songs of each genre it does not know
-                genre: dict(Counter(p for p, label in zip(self.song_pred, self.labels, strict=True) if label == genre))
-                for genre in sorted(set(self.labels) - set(self.genres))
-            },
-            "model_genres_without_files": sorted(set(self.genres) - set(self.labels)),
+            "songs": len(labels),
+            "top1": int(top1.sum()), "top1_accuracy": float(top1.mean()),
+            "top3": int(top3.sum()), "top3_accuracy": float(top3.mean()),
+            "single_frame_accuracy": sum(self.frame_hits) / sum(self.frame_counts),
+            "per_genre_recall": {g: float(top1[labels == g].mean()) for g in sorted(set(self.labels))},
+            "predictions": {f"{i}:{label}": str(pred) for i, (label, pred) in enumerate(zip(labels, ranked[:, 0]))},
+            "unsure": int(uncertain.sum()),
+            "right_when_sure": float(top1[~uncertain].mean()) if (~uncertain).any() else None,
+            "right_when_unsure": float(top1[uncertain].mean()) if uncertain.any() else None,
+            "ece": calibration["ece"], "reliability": calibration["bins"],
             "unreadable_files": self.errors,
-            "seconds_per_file": round(self.seconds / max(len(self.labels) + len(self.errors), 1), 3),
+            "seconds_per_file": round(self.seconds / max(len(labels), 1), 3),
         }
 
 
-def labelled_files(root: Path, aliases: dict[str, str]) -> list[tuple[str, Path]]:
-    """(genre, path) for every audio file in root/<genre>/, genre names mapped through ``aliases``."""
-    files = [(aliases.get(folder.name, folder.name), path)
-             for folder in sorted(p for p in root.iterdir() if p.is_dir())
-             for path in sorted(folder.iterdir()) if path.suffix.lower() in EXTENSIONS]
-    if not files:
-        raise SystemExit(f"{root}: no <genre>/*.{{{','.join(sorted(e[1:] for e in EXTENSIONS))}}} files found")
-    return files
-
-
-def evaluate(files: list[tuple[str, Path]], version: ModelVersion) -> Evaluation:
-    genre_model = inference.load_version(version)
-    evaluation = Evaluation(model=version.name, genres=list(genre_model.genres))
+def evaluate(files: list[tuple[str, Path]], name: str, genre_model: GenreModel) -> Evaluation:
+    evaluation = Evaluation(model=name, genres=list(genre_model.genres))
     started = time.perf_counter()
     for label, path in files:
         try:
@@ -103,95 +106,109 @@ def evaluate(files: list[tuple[str, Path]], version: ModelVersion) -> Evaluation
         except InvalidAudio as exc:
             evaluation.errors[str(path)] = str(exc)
             continue
-        frame_winners = [result.genres[i] for i in result.frame_probs.argmax(axis=1)]
         evaluation.labels.append(label)
-        evaluation.song_pred.append(result.top(1)[0][0])
-        evaluation.average_pred.append(result.genres[int(result.frame_probs.mean(axis=0).argmax())])
-        evaluation.frame_hits.append(sum(winner == label for winner in frame_winners))
-        evaluation.frame_counts.append(len(frame_winners))
+        evaluation.song_probs.append(result.song_probs)
+        evaluation.frame_hits.append(int(sum(result.genres[i] == label for i in result.frame_probs.argmax(axis=1))))
+        evaluation.frame_counts.append(len(result.frame_probs))
+        evaluation.uncertain.append(result.uncertain)
     evaluation.seconds = time.perf_counter() - started
     return evaluation
 
 
-def confusion_png(evaluation: Evaluation, path: Path) -> Path:
-    """Rows: true genres (unknown ones last, marked); columns: the model's genres; cells: song counts."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    known = [g for g in evaluation.genres if g in evaluation.labels]
-    rows = known + sorted({g for g in evaluation.labels if g not in evaluation.genres})
-    matrix = np.zeros((len(rows), len(evaluation.genres)), dtype=int)
-    for label, predicted in zip(evaluation.labels, evaluation.song_pred, strict=True):
-        matrix[rows.index(label), evaluation.genres.index(predicted)] += 1
-    figure = Figure(figsize=(2 + 0.55 * len(evaluation.genres), 1.8 + 0.45 * len(rows)), dpi=100)
-    FigureCanvasAgg(figure)
-    ax = figure.add_subplot()
-    ax.imshow(matrix, cmap="Blues", aspect="auto")
-    ax.set_xticks(range(len(evaluation.genres)), evaluation.genres, rotation=60, ha="right")
-    ax.set_yticks(range(len(rows)), [r if r in known else f"{r} (unknown to model)" for r in rows])
-    for (i, j), count in np.ndenumerate(matrix):
-        if count:
-            ax.text(j, i, str(count), ha="center", va="center",
-                    color="white" if count > matrix.max() / 2 else "black")
-    ax.set_xlabel("predicted (song level)")
-    ax.set_ylabel("true genre")
-    ax.set_title(f"{evaluation.model}: confusion matrix")
-    figure.tight_layout()
-    figure.savefig(path)
-    return path
+def confusion(report: dict, genres: list[str]) -> list[list[int]]:
+    matrix = np.zeros((len(genres), len(genres)), dtype=int)
+    for key, predicted in report["predictions"].items():
+        label = key.split(":", 1)[1]
+        if label in genres:
+            matrix[genres.index(label), genres.index(predicted)] += 1
+    return matrix.tolist()
 
 
-def write_synthetic(root: Path, per_genre: int) -> Path:
-    from tests.audio_fixtures import write_labelled_folder
-
-    return write_labelled_folder(root, per_genre=per_genre, seconds=12.0, seed=7)
-
-
-def print_report(report: dict, png: Path, json_path: Path) -> None:
+def print_table(reports: list[dict]) -> None:
     def pct(value: float | None) -> str:
-        return "n/a (no file of a genre the model knows)" if value is None else f"{100 * value:.1f} %"
+        return "n/a" if value is None else f"{100 * value:.0f} %"
 
-    print(f"model {report['model']}: {report['files_scored']} file(s) scored, {report['seconds_per_file']} s per file")
-    print(f"  song-level accuracy           {pct(report['song_accuracy'])}")
-    print(f"  multi-frame average accuracy  {pct(report['multi_frame_average_accuracy'])}")
-    print(f"  single-frame accuracy         {pct(report['single_frame_accuracy'])}")
-    for genre, recall in report["per_genre_recall"].items():
-        print(f"  recall {genre:<22} {pct(recall)}")
-    for genre, called in report["unknown_genres"].items():
-        print(f"  unknown to the model: {genre} -> called {', '.join(f'{g} x{n}' for g, n in called.items())}")
-    for path, reason in report["unreadable_files"].items():
-        print(f"  unreadable: {path}: {reason}")
-    print(f"confusion matrix: {png}\nreport: {json_path}")
+    rows = [("songs", lambda r: str(r["songs"])),
+            ("top-1", lambda r: f"{r['top1']}/{r['songs']} ({pct(r['top1_accuracy'])})"),
+            ("top-3", lambda r: f"{r['top3']}/{r['songs']} ({pct(r['top3_accuracy'])})"),
+            ("single-frame accuracy", lambda r: pct(r["single_frame_accuracy"])),
+            ("ECE", lambda r: f"{r['ece']:.3f}"),
+            ("marked unsure", lambda r: str(r["unsure"])),
+            ("right when sure / unsure", lambda r: f"{pct(r['right_when_sure'])} / {pct(r['right_when_unsure'])}"),
+            ("seconds per file", lambda r: str(r["seconds_per_file"]))]
+    genres = sorted({g for r in reports for g in r["per_genre_recall"]})
+    rows += [(f"recall {g}", lambda r, g=g: pct(r["per_genre_recall"].get(g))) for g in genres]
+    width = max(24, *(len(r["model"]) + 2 for r in reports))
+    print("| " + " | ".join(["metric".ljust(26)] + [r["model"].ljust(width) for r in reports]) + " |")
+    print("|" + "|".join(["-" * 28] + ["-" * (width + 2) for _ in reports]) + "|")
+    for label, cell in rows:
+        print("| " + " | ".join([label.ljust(26)] + [cell(r).ljust(width) for r in reports]) + " |")
+
+
+def cross_validate(folder: Path) -> None:
+    """The default model's pipeline, cross-validated by song on ``folder`` (see classifier.fusion_training)."""
+    from classifier.fusion import fit_fusion
+    from classifier.fusion_training import HeadTrainer, cross_validate as oof, cv_metrics, fusion_template
+    from classifier.management.commands.build_default_model import EPOCHS, SEED
+    from classifier.training import prepare_inputs
+    from classifier.training_options import TrainingOptions
+
+    options = TrainingOptions(mode="fusion", epochs=EPOCHS, seed=SEED)
+    songs, skipped, _ = prepare_inputs(folder_dataset(folder), options, lambda progress: None)
+    tags = default_genre_tags()
+    template = fusion_template(sorted({s.clip.genre for s in songs}), tags)
+    single, sequences = oof(songs, HeadTrainer(template.head_genres, options), template.genres, tags,
+                            lambda progress: None)
+    fusion = fit_fusion(template, sequences)
+    metrics = cv_metrics(fusion, single, sequences)
+    head_only = np.mean([p.mean(axis=0).argmax() == t for p, t in zip(sequences.head_probs, sequences.truth)])
+    print(f"grouped {len(songs)}-song cross-validation on {folder} ({len(skipped)} unreadable):")
+    print(f"  frame sequences of 1-24 frames (like songs): top-1 {metrics['song_accuracy']:.1%}, "
+          f"top-3 {metrics['song_top3_accuracy']:.1%}, head alone {head_only:.1%}, n = {metrics['validation_songs']}")
+    print(f"  single excerpts (one frame): top-1 {metrics['frame_accuracy']:.1%}, n = {metrics['validation_excerpts']}")
+    print(f"  ECE {metrics['reliability']['ece']:.3f}; confidence threshold {fusion.confidence_threshold:.2f} "
+          f"marks {1 - metrics['confident_share']:.0%} unsure, right {metrics['confident_accuracy']:.0%} "
+          f"of the time when sure; extra-genre false alarms {metrics['extra_genre_false_alarms']:.1%}")
+    for genre, row in metrics["per_genre"].items():
+        print(f"  recall {genre:<12} {row['recall']:.0%}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("directory", nargs="?", type=Path, help="DIR/<genre>/<files>")
-    parser.add_argument("--model", metavar="NAME", help="a model version's name (default: the active model)")
-    parser.add_argument("--alias", action="append", default=[], metavar="FOLDER=SLUG",
-                        help="score a folder as one of the model's genres, e.g. hiphop=hip-hop (repeatable)")
-    parser.add_argument("--synthetic", action="store_true", help="generate and use a small synthetic folder")
-    parser.add_argument("--per-genre", type=int, default=4, help="synthetic files per genre (default 4)")
+    parser.add_argument("--model", metavar="NAME", help=f"the trained model to compare (default: {DEFAULT_MODEL})")
+    parser.add_argument("--cv", metavar="TRAIN_DIR", type=Path, help="cross-validate the default model's pipeline")
     args = parser.parse_args()
-    if bool(args.directory) == args.synthetic:
-        parser.error("give either DIR or --synthetic")
-    aliases = dict(item.split("=", 1) for item in args.alias)
-    if args.synthetic:
-        args.directory = write_synthetic(Path(settings.VAR_DIR) / "bench-synthetic", args.per_genre)
-        aliases = {**SYNTHETIC_ALIASES, **aliases}
-    version = ModelVersion.objects.filter(name=args.model).first() if args.model else ModelVersion.get_active()
+    if not args.directory and not args.cv:
+        parser.error("give DIR, --cv TRAIN_DIR, or both")
+    inference.configure_threads()
+    if args.cv:
+        cross_validate(args.cv)
+    if not args.directory:
+        return
+    version = ModelVersion.objects.filter(name=args.model or DEFAULT_MODEL).first()
     if version is None:
-        raise SystemExit(f"no model named {args.model!r}" if args.model else "no model is active")
-
-    evaluation = evaluate(labelled_files(args.directory, aliases), version)
-    report = {**evaluation.report(), "directory": str(args.directory), "aliases": aliases}
+        raise SystemExit(f"no model named {args.model or DEFAULT_MODEL!r}: run manage.py migrate")
+    trained = inference.load_version(version)
+    models = [(version.name, trained), ("pretrained-tags", build_pretrained_tags_model()),
+              ("naive tag sum", NaiveTagSumModel(trained.settings))]
+    files = [(clip.genre, clip.path) for clip in folder_dataset(args.directory)]
     out_dir = Path(settings.VAR_DIR) / "reports"
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"accuracy-{version.name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    png = confusion_png(evaluation, out_dir / f"{stem}.png")
-    json_path = out_dir / f"{stem}.json"
-    json_path.write_text(json.dumps(report, indent=1))
-    print_report(report, png, json_path)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    reports = []
+    for name, genre_model in models:
+        report = evaluate(files, name, genre_model).report()
+        stem = out_dir / f"accuracy-{name.replace(' ', '-')}-{stamp}"
+        genres = list(genre_model.genres)
+        draw_confusion(confusion(report, genres), genres, stem.with_suffix(".confusion.png"), f"{name}: {args.directory.name}")
+        draw_reliability(report["reliability"], stem.with_suffix(".reliability.png"),
+                         f"{name}: ECE {report['ece']:.3f} (n = {report['songs']})")
+        stem.with_suffix(".json").write_text(json.dumps(report, indent=1))
+        reports.append(report)
+    print(f"{args.directory}: {len(files)} files\n")
+    print_table(reports)
+    print(f"\nconfusion matrices, reliability diagrams and JSON reports: {out_dir}/accuracy-*-{stamp}.*")
 
 
 if __name__ == "__main__":

@@ -91,6 +91,10 @@ class Song(models.Model):
     # Written by the classifier (denormalised for cheap browsing).
     top_genre = models.ForeignKey(Genre, on_delete=models.SET_NULL, null=True, blank=True, related_name="top_songs")
     top_probability = models.FloatField(null=True, blank=True)
+    genre_uncertain = models.BooleanField(
+        default=False, help_text="The classifier is unsure: the top genre's probability is below its model's "
+        "calibrated confidence threshold, so screens show it as a guess (\"Rock?\")",
+    )
     classified_with = models.ForeignKey(
         "classifier.ModelVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -113,7 +117,7 @@ class Song(models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["status", "created_at"]),
-            models.Index(fields=["top_genre", "-top_probability"]),
+            models.Index(fields=["top_genre", "genre_uncertain", "-top_probability"], name="song_genre_confident_idx"),
             # Counting the songs of a genre someone may see, from the index alone (genre pages, ?genre= filter).
             models.Index(fields=["top_genre", "visibility", "uploaded_by"], name="song_genre_visible_idx"),
             models.Index(fields=["visibility", "-created_at"]),

@@ -35,7 +35,7 @@ class SongSerializer(serializers.ModelSerializer):
         model = Song
         fields = [
             "id", "title", "artist", "album", "year", "duration_s", "audio_format", "status",
-            "top_genre", "top_probability", "visibility", "uploaded_by", "created_at", "url", "stream_url",
+            "top_genre", "top_probability", "genre_uncertain", "visibility", "uploaded_by", "created_at", "url", "stream_url",
         ]
         read_only_fields = fields
 
@@ -104,7 +104,8 @@ class SongStatusSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Song
-        fields = ["id", "status", "status_display", "failure_reason", "top_genre", "top_probability", "url"]
+        fields = ["id", "status", "status_display", "failure_reason", "top_genre", "top_probability", "genre_uncertain",
+                  "url"]
         read_only_fields = fields
 
     def get_url(self, song: Song) -> str:

@@ -130,13 +130,13 @@ def search_songs(user, *, q: str = "", genre: Genre | None = None, uploader: str
 
 
 def genre_songs(user, genre: Genre) -> QuerySet:
-    """Songs whose top genre it is, most confident first.
+    """Songs whose top genre it is: those the classifier is sure of first, each group most confident first.
 
-    Plain DESC (not NULLS LAST) so PostgreSQL walks the (top_genre, -top_probability) index instead of sorting
-    the whole genre: a song with a top genre always has its probability.
+    Plain DESC (not NULLS LAST) so PostgreSQL walks the (top_genre, genre_uncertain, -top_probability) index
+    instead of sorting the whole genre: a song with a top genre always has its probability.
     """
     return with_list_relations(
-        Song.objects.visible_to(user).filter(top_genre=genre).order_by("-top_probability", "id")
+        Song.objects.visible_to(user).filter(top_genre=genre).order_by("genre_uncertain", "-top_probability", "id")
     )
 
 

@@ -27,7 +27,7 @@ from .models import ModelVersion, TrainingJob
 
 logger = logging.getLogger(__name__)
 
-CONFUSION_IMAGE = "confusion.png"
+MODEL_PICTURES = {"confusion": "confusion.png", "reliability": "reliability.png"}  # URL name -> file in the artefact
 TRAIN_TASK = "classifier.training_tasks.train_model"  # routed to the training queue by CELERY_TASK_ROUTES
 MAX_EPOCHS = 500
 
@@ -139,8 +139,10 @@ class TrainingJobAdmin(admin.ModelAdmin):
         own = [
             path("<int:pk>/progress.json", self.admin_site.admin_view(self.progress_json),
                  name="classifier_trainingjob_progress"),
-            path("model/<int:pk>/confusion.png", self.admin_site.admin_view(self.confusion_image),
-                 name="classifier_modelversion_confusion"),
+            path("model/<int:pk>/confusion.png", self.admin_site.admin_view(self.model_picture),
+                 {"picture": "confusion"}, name="classifier_modelversion_confusion"),
+            path("model/<int:pk>/reliability.png", self.admin_site.admin_view(self.model_picture),
+                 {"picture": "reliability"}, name="classifier_modelversion_reliability"),
         ]
         return own + super().get_urls()
 
@@ -149,21 +151,21 @@ class TrainingJobAdmin(admin.ModelAdmin):
             raise Http404
         return JsonResponse(job_progress(get_object_or_404(TrainingJob, pk=pk)))
 
-    def confusion_image(self, request, pk: int) -> FileResponse:
+    def model_picture(self, request, pk: int, picture: str) -> FileResponse:
         if not request.user.is_staff:
             raise Http404
-        image = confusion_image_path(get_object_or_404(ModelVersion, pk=pk))
+        image = model_picture_path(get_object_or_404(ModelVersion, pk=pk), picture)
         if image is None:
-            raise Http404("this model has no confusion matrix")
+            raise Http404(f"this model has no {picture} picture")
         return FileResponse(open(image, "rb"), content_type="image/png")
 
 
-def confusion_image_path(version: ModelVersion) -> Path | None:
-    """The model's confusion matrix PNG, if it has one inside the models folder."""
+def model_picture_path(version: ModelVersion, picture: str) -> Path | None:
+    """The model's confusion matrix or reliability diagram PNG, if it has one inside the models folder."""
     if not version.artefact_path:
         return None
     models_dir = Path(settings.SKYBEAT_MODELS_DIR).resolve()
-    image = (models_dir / version.artefact_path / CONFUSION_IMAGE).resolve()
+    image = (models_dir / version.artefact_path / MODEL_PICTURES[picture]).resolve()
     if not image.is_relative_to(models_dir) or not image.is_file():
         return None
     return image
@@ -182,8 +184,8 @@ def metrics_panel(version: ModelVersion) -> str:
         "rows": rows,
         "confusion": list(zip(genres, confusion)),
         "genres": genres,
-        "confusion_url": reverse("admin:classifier_modelversion_confusion", args=[version.pk])
-        if confusion_image_path(version) else None,
+        **{f"{picture}_url": reverse(f"admin:classifier_modelversion_{picture}", args=[version.pk])
+           if model_picture_path(version, picture) else None for picture in MODEL_PICTURES},
     })
 
 

@@ -55,6 +55,8 @@ GENRE_TABLE: list[GenreRow] = [
              ("classical", "classic", "harpsichord", "opera", "choral")),
     GenreRow("country", "Country", "#c8762b", "American roots: steel guitar, fiddle, storytelling.",
              ("country",), ("country",)),
+    GenreRow("disco", "Disco", "#c86dd7", "Four-on-the-floor beat, strings, horns and falsetto: the 1970s dance floor.",
+             (), ()),
     GenreRow("electronic", "Electronic", "#19b5c9", "Synthesisers and machines: techno, electronica, electro.",
              ("electronic", "electronica", "electro"), ("electronic", "techno")),
     GenreRow("folk", "Folk", "#7a9a3a", "Traditional and acoustic song.", ("folk",), ()),
@@ -111,6 +113,8 @@ class GenreModel:
     """
 
     architecture: str = ""
+    #: Songs whose top genre probability is below this are marked unsure (0: the model has no calibrated one).
+    confidence_threshold: float = 0.0
 
     def __init__(self, genres: list[str], settings: FrameSettings):
         self.genres = list(genres)
@@ -284,9 +288,100 @@ class CrnnFeatureExtractorGenreModel(_KerasGenreModel):
         return self._tagger.embed(frames)[None]
 
 
+FUSION_BACKBONES = ("MSD_musicnn", "MTT_musicnn")
+
+
+def fusion_frame_features(frames: np.ndarray) -> np.ndarray:
+    """Log-mel frames (n, 187, 96) -> (n, 500) float32: the MSD and MTT taggers' penultimate embeddings (200 + 200)
+    then their tag logits (50 + 50), from one pass of each tagger. The fused model's input, cached for training."""
+    from classifier.backbones import load_musicnn
+
+    outputs = [load_musicnn(name).predict(frames) for name in FUSION_BACKBONES]
+    return np.concatenate([o["embedding"] for o in outputs] + [o["logits"] for o in outputs], axis=1)
+
+
+def fusion_tag_columns(genres: list[str], tags: dict[str, dict[str, list[str]]]) -> list[list[int]]:
+    """Each genre's tag columns in :func:`fusion_frame_features`' logits part (MSD's 50, then MTT's 50)."""
+    from classifier.backbones import backbone_labels
+
+    columns, offset = [[] for _ in genres], 0
+    for name in FUSION_BACKBONES:
+        labels = backbone_labels(name)
+        for j, genre in enumerate(genres):
+            columns[j] += [offset + labels.index(tag) for tag in tags.get(genre, {}).get(name, [])]
+        offset += len(labels)
+    return columns
+
+
+def default_genre_tags() -> dict[str, dict[str, list[str]]]:
+    """:data:`GENRE_TABLE`'s tags per genre slug and tagger."""
+    return {row.slug: {"MSD_musicnn": list(row.msd_tags), "MTT_musicnn": list(row.mtt_tags)}
+            for row in GENRE_TABLE if row.msd_tags or row.mtt_tags}
+
+
+class FusionGenreModel(_KerasGenreModel):
+    """The default model: a CRNN head (2-layer GRU) on the frozen MSD + MTT musicnn embeddings of every frame,
+    fused with both taggers' genre tags (:mod:`classifier.fusion`), so genres without labelled training audio are
+    still predicted from the tags. Input standardisation, tag mapping and fusion parameters are in ``fusion.json``.
+    """
+
+    architecture = "crnn-fusion"
+    FUSION = "fusion.json"
+    EMBEDDING_DIM = 400
+
+    def __init__(self, genres: list[str], settings: FrameSettings, network, fusion, tags: dict,
+                 mean: np.ndarray, std: np.ndarray):
+        _require_musicnn_features(settings)
+        super().__init__(genres, settings, network, None)
+        if list(genres) != fusion.genres:
+            raise ValueError(f"the fusion's genres {fusion.genres} differ from the model's {genres}")
+        self.fusion, self.tags = fusion, tags
+        self.mean, self.std = np.asarray(mean, np.float32), np.asarray(std, np.float32)
+        self.confidence_threshold = fusion.confidence_threshold
+        self._tag_columns = fusion_tag_columns(fusion.genres, tags)
+
+    def head_input(self, features: np.ndarray) -> np.ndarray:
+        """(n, 500) frame features -> the head's standardised embeddings (n, 400)."""
+        return (features[:, :self.EMBEDDING_DIM] - self.mean) / self.std
+
+    def fuse(self, features: np.ndarray, head_probs: np.ndarray) -> np.ndarray:
+        """(n, 500) frame features and the head's (n, K) probabilities -> fused frame probabilities (n, G)."""
+        from classifier.fusion import tag_evidence
+
+        evidence = tag_evidence(features[:, self.EMBEDDING_DIM:], self._tag_columns)
+        return self.fusion.frame_probs(head_probs, evidence)
+
+    def _frame_probs(self, frames: np.ndarray) -> np.ndarray:
+        features = fusion_frame_features(frames)
+        head_probs = self._infer(self.head_input(features)[None].astype(np.float32)).numpy()[0]
+        return self.fuse(features, head_probs)
+
+    def _save_files(self, directory: Path) -> dict:
+        extra = super()._save_files(directory)
+        payload = {"fusion": self.fusion.to_dict(), "tags": self.tags,
+                   "mean": self.mean.tolist(), "std": self.std.tolist()}
+        (directory / self.FUSION).write_text(json.dumps(payload))
+        return {**extra, "backbones": list(FUSION_BACKBONES)}
+
+    @classmethod
+    def _load_files(cls, directory, manifest, genres, settings):
+        import keras
+
+        import classifier.networks  # noqa: F401  (registers the custom layers)
+        from classifier.fusion import Fusion
+
+        payload = json.loads((directory / cls.FUSION).read_text())
+        fusion = Fusion.from_dict(payload["fusion"])
+        network = keras.saving.load_model(directory / cls.NETWORK, compile=False)
+        if network.output["frames"].shape[-1] != len(fusion.head_genres):
+            raise ModelLoadError(f"the head has {network.output['frames'].shape[-1]} outputs for "
+                                 f"{len(fusion.head_genres)} genres")
+        return cls(genres, settings, network, fusion, payload["tags"], payload["mean"], payload["std"])
+
+
 ARCHITECTURES: dict[str, type[GenreModel]] = {
     cls.architecture: cls for cls in (PretrainedTagsGenreModel, CrnnFeatureExtractorGenreModel,
-                                      CrnnFineTuneGenreModel, CrnnFromScratchGenreModel)
+                                      CrnnFineTuneGenreModel, CrnnFromScratchGenreModel, FusionGenreModel)
 }
 
 

@@ -45,6 +45,8 @@ TRANSIENT_ERRORS = (OperationalError, OSError)
 #: A model that failed to load is tried again after this long (not on every song).
 RELOAD_FAILED_AFTER_S = 60.0
 NEUTRAL_COLOUR = "#8888aa"
+#: Models that come with SKYBEAT (re-created by ``manage.py build_default_model``), one folder per artefact path.
+SHIPPED_MODELS_DIR = Path(__file__).resolve().parent / "shipped"
 PROBABILITY_DECIMALS = 4
 
 
@@ -68,6 +70,11 @@ class FileClassification:
     frame_probs: np.ndarray  # (n, G)
     frame_starts_s: list[float]
     duration_s: float
+    confidence_threshold: float = 0.0  # the model's: a top probability below it is a guess
+
+    @property
+    def uncertain(self) -> bool:
+        return float(self.song_probs.max()) < self.confidence_threshold
 
     def top(self, count: int = 3) -> list[tuple[str, float]]:
         order = np.argsort(-self.song_probs)[:count]
@@ -170,10 +177,15 @@ def load_version(version: ModelVersion) -> GenreModel:
 
     configure_threads()
     directory = registry.artefact_dir(version)
-    if version.architecture == ModelVersion.Architecture.PRETRAINED_TAGS and not (directory / MANIFEST).exists():
-        # Derived from the installed musicnn package only: safe to (re)create; several workers may race here.
-        save_genre_model(build_pretrained_tags_model(), directory)
-        logger.info("Wrote the pretrained-tags model to %s", directory)
+    if not (directory / MANIFEST).exists():
+        shipped = SHIPPED_MODELS_DIR / version.artefact_path
+        if (shipped / MANIFEST).is_file():  # a model that comes with SKYBEAT: installed from the source tree
+            install_shipped_model(shipped, directory)
+            logger.info("Installed the shipped model %s in %s", version.name, directory)
+        elif version.architecture == ModelVersion.Architecture.PRETRAINED_TAGS:
+            # Derived from the installed musicnn package only: safe to (re)create; several workers may race here.
+            save_genre_model(build_pretrained_tags_model(), directory)
+            logger.info("Wrote the pretrained-tags model to %s", directory)
     genre_model = load_genre_model(directory)
     if genre_model.genres != version.genres or genre_model.settings.to_dict() != version.feature_params:
         logger.warning("Model %s: the registry disagreed with its files; the files win", version.name)
@@ -182,6 +194,21 @@ def load_version(version: ModelVersion) -> GenreModel:
         )
     warm_up(genre_model)
     return genre_model
+
+
+def install_shipped_model(shipped: Path, directory: Path) -> None:
+    """Copy a shipped artefact (model files, card and pictures) into place; a copy that another worker put
+    there meanwhile wins."""
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    try:
+        shutil.copytree(shipped, staging, dirs_exist_ok=True)
+        try:
+            os.rename(staging, directory)
+        except OSError:  # the directory exists: installed by another worker
+            pass
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def warm_up(genre_model: GenreModel) -> None:
@@ -207,6 +234,7 @@ def classify_file(path: str | Path, genre_model: GenreModel) -> FileClassificati
         frame_probs=np.asarray(frame_probs, dtype=np.float64),
         frame_starts_s=[float(s) for s in frames.starts_s],
         duration_s=float(frames.duration_s),
+        confidence_threshold=genre_model.confidence_threshold,
     )
 
 
@@ -257,13 +285,15 @@ def save_classification(song_id: int, loaded: LoadedModel, result: FileClassific
         top_slug, top_probability = result.top(1)[0]
         song.top_genre = genres[top_slug]
         song.top_probability = top_probability
+        song.genre_uncertain = result.uncertain
         song.classified_with_id = loaded.version_id
         song.timeline = result.timeline()
         song.spectrogram.name = spectrogram
         song.status = Song.Status.CLASSIFIED
         song.failure_reason = ""
         song.status_changed_at = timezone.now()
-        song.save(update_fields=["top_genre", "top_probability", "classified_with", "timeline", "spectrogram",
+        song.save(update_fields=["top_genre", "top_probability", "genre_uncertain", "classified_with", "timeline",
+                                 "spectrogram",
                                  "status", "failure_reason", "status_changed_at"])
         transaction.on_commit(lambda: song_classified.send(sender=Song, song_id=song_id))
     logger.info("Song %s: %s (%.2f) with %s", song_id, top_slug, top_probability, loaded.name)

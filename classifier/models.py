@@ -10,6 +10,7 @@ from django.db import models, transaction
 class ModelVersion(models.Model):
     class Architecture(models.TextChoices):
         PRETRAINED_TAGS = "pretrained-tags", "Pretrained musicnn taggers mapped to genres"
+        CRNN_FUSION = "crnn-fusion", "CRNN on frozen pretrained embeddings, fused with the pretrained genre tags"
         CRNN_FEATURE_EXTRACTOR = "crnn-feature-extractor", "CRNN on a frozen pretrained backbone"
         CRNN_FINE_TUNE = "crnn-fine-tune", "CRNN with a fine-tuned pretrained backbone"
         CRNN_FROM_SCRATCH = "crnn-from-scratch", "CRNN trained from scratch"
@@ -53,11 +54,12 @@ class TrainingJob(models.Model):
         FAILED = "failed", "Failed"
 
     class Mode(models.TextChoices):
+        FUSION = "fusion", "Fusion: frozen backbones, CRNN head and pretrained genre tags (recommended)"
         FEATURE_EXTRACTOR = "feature-extractor", "Feature extractor (backbone frozen)"
         FINE_TUNE = "fine-tune", "Fine-tune the backbone"
         FROM_SCRATCH = "from-scratch", "From scratch (baseline)"
 
-    mode = models.CharField(max_length=20, choices=Mode.choices, default=Mode.FEATURE_EXTRACTOR)
+    mode = models.CharField(max_length=20, choices=Mode.choices, default=Mode.FUSION)
     genres = models.JSONField(default=list, blank=True, help_text="Genre slugs to train on; empty = all with enough labels")
     epochs = models.PositiveIntegerField(default=30)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)

@@ -39,7 +39,10 @@ def artefact_problem(version: ModelVersion) -> str | None:
     directory = artefact_dir(version)
     manifest_path = directory / MANIFEST
     if not manifest_path.is_file():
-        if version.architecture == ModelVersion.Architecture.PRETRAINED_TAGS:
+        from .inference import SHIPPED_MODELS_DIR
+
+        if version.architecture == ModelVersion.Architecture.PRETRAINED_TAGS or (
+                SHIPPED_MODELS_DIR / version.artefact_path / MANIFEST).is_file():
             return f"not loaded yet: a worker writes {directory} when it first loads the model"
         return f"the model files are missing: no {manifest_path}"
     try:

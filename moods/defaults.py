@@ -18,6 +18,8 @@ DEFAULTS = {
                   f"{GEMS}: wonder, transcendence, peacefulness"),
     "country": ("Country", 0.50, 0.10, (0.3, 0.7, 0.4, 0.4, 0.0, 0.4),
                 f"{RG2003}: Upbeat & Conventional; {RGL2011}: Unpretentious"),
+    "disco": ("Disco", 0.65, 0.70, (0.9, 0.9, 0.0, 0.0, 0.2, 0.0),
+              f"{RG2003}: Energetic & Rhythmic (dance); {GEMS}: joyful activation"),
     "electronic": ("Electronic", 0.30, 0.60, (0.9, 0.5, 0.2, 0.1, 0.4, 0.2),
                    f"{RG2003}: Energetic & Rhythmic (electronica/dance); {RGL2011}: Contemporary"),
     "folk": ("Folk", 0.20, -0.40, (0.1, 0.4, 0.7, 0.5, 0.0, 0.8),

@@ -254,6 +254,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "classifier.tasks.fail_stalled_training_jobs",
         "schedule": timedelta(minutes=5),
     },
+    "nightly-library-training": {
+        "task": "classifier.training_tasks.queue_nightly_training",
+        "schedule": crontab(hour=2, minute=30),
+    },
     "nightly-mood-recompute": {
         "task": "moods.tasks.recompute_all_profiles",
         "schedule": crontab(hour=3, minute=15),
@@ -314,7 +318,10 @@ SKYBEAT_TRAINING_TIME_LIMIT_S = int(os.environ.get("SKYBEAT_TRAINING_TIME_LIMIT_
 # A running training job silent for this long has lost its worker (classifier.registry.fail_stalled_training_jobs).
 SKYBEAT_TRAINING_STALL_S = int(os.environ.get("SKYBEAT_TRAINING_STALL_S", "900"))
 SKYBEAT_MOOD_HALF_LIFE_DAYS = float(os.environ.get("SKYBEAT_MOOD_HALF_LIFE_DAYS", "30"))
-SKYBEAT_MIN_LABELS_PER_GENRE = int(os.environ.get("SKYBEAT_MIN_LABELS_PER_GENRE", "8"))
+# Labelled songs a genre needs before training uses it: few, because the shipped base set carries the known genres.
+SKYBEAT_MIN_LABELS_PER_GENRE = int(os.environ.get("SKYBEAT_MIN_LABELS_PER_GENRE", "5"))
+# New or changed labels since the last training job that make the nightly run train (and maybe activate) a model.
+SKYBEAT_NIGHTLY_MIN_NEW_LABELS = int(os.environ.get("SKYBEAT_NIGHTLY_MIN_NEW_LABELS", "10"))
 SKYBEAT_PENDING_SWEEP_AGE = timedelta(seconds=int(os.environ.get("SKYBEAT_PENDING_SWEEP_AGE_S", "60")))
 
 # --- Log-in and sign-up limits (skybeat/throttle.py) -----------------------------------------------------------

@@ -31,9 +31,13 @@ def forget_failed_loads(monkeypatch):
 
 @pytest.fixture
 def active_model(db) -> ModelVersion:
-    """The pretrained-tags model, active (re-created if a transactional test flushed the migration's rows)."""
+    """The pretrained-tags model, active (re-created if a transactional test flushed the migration's rows).
+
+    Pipeline tests run on it; tests/test_default_model.py covers the shipped default model."""
     registry.install_defaults(Genre, ModelVersion)
-    return ModelVersion.get_active()
+    version = ModelVersion.objects.get(name=registry.PRETRAINED_NAME)
+    version.activate()
+    return version
 
 
 @pytest.fixture

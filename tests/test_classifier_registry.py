@@ -18,7 +18,7 @@ from classifier.models import ModelVersion, ReclassifyJob
 from tests.classifier_factories import active_model, forget_failed_loads, second_pretrained, upload_song  # noqa: F401
 
 
-def test_a_fresh_install_has_the_pretrained_model_active(tmp_path):
+def test_a_fresh_install_has_the_shipped_model_active_and_pretrained_tags_selectable(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL"}}
     migrate = subprocess.run(
         [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "migrate", "--noinput"],
@@ -26,12 +26,16 @@ def test_a_fresh_install_has_the_pretrained_model_active(tmp_path):
     )
     assert migrate.returncode == 0, migrate.stderr
     with sqlite3.connect(tmp_path / "skybeat.sqlite3") as db:
-        models = db.execute("SELECT name, architecture, active, artefact_path, genres FROM classifier_modelversion")
-        (name, architecture, active, artefact_path, genres), = models.fetchall()
+        models = db.execute("SELECT name, architecture, active, artefact_path, genres FROM classifier_modelversion "
+                            "ORDER BY name")
+        (default, d_arch, d_active, d_path, d_genres), (name, architecture, active, artefact_path, genres) = (
+            models.fetchall())
         slugs = {slug for (slug,) in db.execute("SELECT slug FROM catalog_genre")}
-    assert (name, architecture, active, artefact_path) == ("pretrained-tags", "pretrained-tags", 1, "pretrained-tags")
-    assert {"rock", "jazz", "classical", "hip-hop", "reggae"} <= slugs
+    assert (default, d_arch, d_active, d_path) == ("genre-crnn-gtzan", "crnn-fusion", 1, "genre-crnn-gtzan")
+    assert (name, architecture, active, artefact_path) == ("pretrained-tags", "pretrained-tags", 0, "pretrained-tags")
+    assert {"rock", "jazz", "classical", "hip-hop", "reggae", "disco"} <= slugs
     assert set(json.loads(genres)) <= slugs and "reggae" not in json.loads(genres)  # no tagger tag names reggae
+    assert {"reggae", "disco", "electronic"} <= set(json.loads(d_genres)) <= slugs
 
 
 def test_activating_a_model_deactivates_the_others(active_model):

@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from catalog.models import Genre, GenreLabel
 from catalog.services import label_song
-from classifier import registry, tasks, training
+from classifier import datasets, registry, tasks, training_jobs
+from classifier.model_cards import draw_confusion
 from classifier.models import ModelVersion, TrainingJob
 from skybeat.celery import app
 from tests.catalog_factories import genre, make_song
@@ -40,13 +41,13 @@ def test_too_few_labels_fail_the_job_with_the_reason_and_keep_the_active_model(s
     versions = ModelVersion.objects.count()
     job = TrainingJob.objects.create(genres=["shoegaze", "drone"], epochs=3, created_by=staff_user)
 
-    training.run_job(job.pk)
+    training_jobs.run_job(job.pk)
 
     job.refresh_from_db()
     assert job.status == TrainingJob.Status.FAILED and job.finished_at is not None and job.heartbeat_at is not None
     assert job.message == "genre 'shoegaze' has 3 labelled songs, needs 8"
     assert ModelVersion.get_active() == active and ModelVersion.objects.count() == versions
-    assert training.run_job(job.pk).status == TrainingJob.Status.FAILED  # a redelivery does not run it again
+    assert training_jobs.run_job(job.pk).status == TrainingJob.Status.FAILED  # a redelivery does not run it again
 
 
 def test_running_jobs_silent_for_the_stall_time_fail_with_the_reason(staff_user, settings):
@@ -82,10 +83,10 @@ def test_running_jobs_silent_for_the_stall_time_fail_with_the_reason(staff_user,
 def test_a_library_with_one_ready_genre_cannot_train(staff_user, settings):
     settings.SKYBEAT_MIN_LABELS_PER_GENRE = 2
     labelled("drone", 2, staff_user)
-    with pytest.raises(training.TrainingError, match="at least two genres with enough labelled songs"):
-        training.library_dataset()
-    with pytest.raises(training.TrainingError, match="unknown genre"):
-        training.library_dataset(["nope", "drone"])
+    with pytest.raises(datasets.TrainingError, match="at least 2 genre\\(s\\) with enough labelled songs"):
+        datasets.library_dataset()
+    with pytest.raises(datasets.TrainingError, match="unknown genre"):
+        datasets.library_dataset(["nope", "drone"])
 
 
 def test_train_a_new_model_form_creates_and_enqueues_a_job(admin_client, staff_user, settings,
@@ -135,7 +136,7 @@ def test_job_page_and_progress_json_show_live_state(admin_client, client, staff_
 def test_model_page_shows_metrics_and_confusion_image(admin_client, client, settings, tmp_path):
     settings.SKYBEAT_MODELS_DIR = tmp_path
     (tmp_path / "m1").mkdir()
-    training.draw_confusion([[3, 1], [0, 4]], ["drone", "pulse"], tmp_path / "m1" / "confusion.png", "m1")
+    draw_confusion([[3, 1], [0, 4]], ["drone", "pulse"], tmp_path / "m1" / "confusion.png", "m1")
     metrics = {"song_accuracy": 0.875, "frame_accuracy": 0.75, "multi_frame_gain": 0.125, "validation_songs": 8,
                "validation_frames": 24, "epochs_run": 6, "best_epoch": 4, "confusion": [[3, 1], [0, 4]],
                "per_genre": {"drone": {"recall": 0.75, "frame_recall": 0.6, "songs": 4},

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 
-from classifier import training
+from classifier import datasets, training
+from classifier.model_cards import new_model_name
+from classifier.training_options import TrainingOptions
 from classifier.genre_model import load_genre_model
 from classifier.inference import classify_file
 from classifier.models import ModelVersion
@@ -37,8 +39,8 @@ def test_feature_extractor_trains_a_model_that_classifies_new_clips(synthetic_fo
                                                                    monkeypatch):
     monkeypatch.setattr(training, "REPORT_EVERY_S", 0.0)  # every batch reports
     active_before = ModelVersion.get_active()
-    clips = training.folder_dataset(synthetic_folder)
-    options = training.TrainingOptions(mode="feature-extractor", epochs=25, skip_s=0.5, seed=3)
+    clips = datasets.folder_dataset(synthetic_folder)
+    options = TrainingOptions(mode="feature-extractor", epochs=25, skip_s=0.5, seed=3)
     seen = []
 
     result = training.train(clips, options, source=str(synthetic_folder), on_progress=seen.append)
@@ -53,7 +55,7 @@ def test_feature_extractor_trains_a_model_that_classifies_new_clips(synthetic_fo
     assert card == json.loads(json.dumps(version.model_card))
     assert card["genres"] == sorted(SYNTHETIC_GENRES) == version.genres
     assert card["mode"] == "feature-extractor" and card["architecture"] == "crnn-feature-extractor"
-    assert card["feature_params"]["skip_s"] == 0.5 and card["backbone"]["version"].startswith("musicnn-MSD")
+    assert card["feature_params"]["skip_s"] == 0.5 and card["backbones"]["MSD_musicnn"].startswith("musicnn-MSD")
     assert card["data"]["train"] == {g: 8 for g in SYNTHETIC_GENRES}
     assert card["data"]["validation"] == {g: 2 for g in SYNTHETIC_GENRES}
     assert card["data"]["validation_frames"] == 6 * 3  # three frames of each 10 s clip
@@ -90,9 +92,9 @@ def test_other_modes_train_save_and_load_skipping_unreadable_files(mode, models_
     folder = write_labelled_folder(tmp_path / "tiny", per_genre=3, seconds=4.0, sr=SAMPLE_RATE_HZ,
                                    genres=("drone", "pulse"))
     (folder / "drone" / "broken.wav").write_bytes(b"RIFF not really a wave file")
-    options = training.TrainingOptions(mode=mode, epochs=1, val_fraction=0.34, skip_s=0.0, batch_size=4)
+    options = TrainingOptions(mode=mode, epochs=1, val_fraction=0.34, skip_s=0.0, batch_size=4)
 
-    result = training.train(training.folder_dataset(folder), options, source=str(folder))
+    result = training.train(datasets.folder_dataset(folder), options, source=str(folder))
 
     version, card = result.model_version, result.card
     assert version.architecture == f"crnn-{mode}" and len(result.history) == 1
@@ -108,9 +110,9 @@ def test_other_modes_train_save_and_load_skipping_unreadable_files(mode, models_
 
 def test_bad_names_and_modes_are_refused(models_dir):
     ModelVersion.objects.create(name="taken", architecture="crnn-fine-tune")
-    with pytest.raises(training.TrainingError, match="already exists"):
-        training.new_model_name(training.TrainingOptions(name="taken"))
-    with pytest.raises(training.TrainingError, match="only letters"):
-        training.new_model_name(training.TrainingOptions(name="../escape"))
-    with pytest.raises(training.TrainingError, match="unknown training mode"):
-        training.train([], training.TrainingOptions(mode="guess"), source="nowhere")
+    with pytest.raises(datasets.TrainingError, match="already exists"):
+        new_model_name(TrainingOptions(name="taken"))
+    with pytest.raises(datasets.TrainingError, match="only letters"):
+        new_model_name(TrainingOptions(name="../escape"))
+    with pytest.raises(datasets.TrainingError, match="unknown training mode"):
+        training.train([], TrainingOptions(mode="guess"), source="nowhere")

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings as hypothesis_settings, strategies as st
 
 from classifier.embedding_cache import EmbeddingCache
-from classifier.training import LabelledClip, TrainingError, folder_dataset, split_by_song
+from classifier.datasets import LabelledClip, TrainingError, folder_dataset, split_by_song
 
 
 def clips_from(counts: list[int], duplicates: int) -> list[LabelledClip]:
@@ -17,7 +17,7 @@ def clips_from(counts: list[int], duplicates: int) -> list[LabelledClip]:
     for g, n in enumerate(counts):
         for i in range(n):
             clips.append(LabelledClip(key=f"{g}-{i}", path=Path(f"/x/g{g}/{i}.wav"), genre=f"g{g}"))
-    clips += [LabelledClip(c.key, c.path.with_suffix(".flac"), c.genre) for c in clips[:duplicates]]
+    clips += [LabelledClip(c.key, c.genre, path=c.path.with_suffix(".flac")) for c in clips[:duplicates]]
     return clips
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from classifier.models import TrainingJob
-from classifier.training import DEFAULT_SKIP_S, Progress, TrainingError, TrainingOptions
+from classifier.datasets import TrainingError
+from classifier.training_options import DEFAULT_SKIP_S, Progress, TrainingOptions
 
 BAR_WIDTH = 24
 
@@ -52,7 +53,7 @@ class Command(BaseCommand):
         parser.add_argument("folder", nargs="?", type=Path, help="labelled folder: FOLDER/<genre>/<audio files>")
         parser.add_argument("--from-library", action="store_true", help="train on the labels people gave on the site")
         parser.add_argument("--genres", default="", help="comma-separated genre slugs (default: all that qualify)")
-        parser.add_argument("--mode", choices=TrainingJob.Mode.values, default=TrainingJob.Mode.FEATURE_EXTRACTOR)
+        parser.add_argument("--mode", choices=TrainingJob.Mode.values, default=TrainingJob.Mode.FUSION)
         parser.add_argument("--epochs", type=positive_int, default=30,
                             help="maximum epochs (early stopping may end sooner)")
         parser.add_argument("--val-fraction", type=fraction, default=0.2, help="share of songs per genre held out")
@@ -64,7 +65,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, folder, from_library, genres, mode, epochs, val_fraction, seed, max_frames, skip_s, name,
                **opts):
-        from classifier import training
+        from classifier import datasets, training
 
         if bool(folder) == bool(from_library):
             raise CommandError("give either a labelled folder or --from-library (one of them)")
@@ -73,9 +74,9 @@ class Command(BaseCommand):
                                   max_frames=max_frames, skip_s=skip_s, name=name)
         try:
             if from_library:
-                clips, source = training.library_dataset(genre_list), "library"
+                clips, source = datasets.library_dataset(genre_list), "library"
             else:
-                clips, source = training.folder_dataset(folder, genre_list), str(folder.resolve())
+                clips, source = datasets.folder_dataset(folder, genre_list), str(folder.resolve())
             result = training.train(clips, options, source=source, on_progress=self.show)
         except TrainingError as exc:
             raise CommandError(str(exc)) from exc

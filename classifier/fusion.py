@@ -1,0 +1,178 @@
+"""Fusing the trained CRNN head with the pretrained taggers' genre tags, calibrated by cross-validation.
+
+The head knows only the genres it was trained on (GTZAN's ten, plus the library's own); the musicnn taggers
+(MSD and MTT) have tags for more genres (electronic, folk, punk, ...). Per 3 s frame, with ``head_probs``
+(n, K) from the head and ``evidence`` (n, T) = log of the summed tag probabilities of each tagged genre:
+
+- a genre the head knows: ``s_k = log p_k + w * e_k + b_k`` (``e_k`` = 0 where it has no tag, e.g. reggae);
+- a genre only the taggers know: ``s_x = log p_k* + b_k* + (e_x - e_k*) + d``, where k* is the head's best genre:
+  it takes that genre's place scaled by how much likelier the taggers find its tags than k*'s (a log-ratio of tag
+  probabilities, so no weight needs fitting), and wins where that ratio exceeds ``-d``.
+
+Frame probabilities are ``softmax(s / temperature)``; a song's are their mean (the average stage). Nothing can be
+fitted for genres without labelled audio, so ``d`` is set on the labelled genres' songs instead: at most
+``EXTRA_FALSE_ALARM`` of them may come out as an extra genre. ``w`` and ``b`` minimise the cross-validated
+log-loss, ``temperature`` calibrates the songs' probabilities, and the confidence threshold is the lowest top
+probability above which cross-validated songs are right at least ``CONFIDENT_PRECISION`` of the time. The
+calibration songs should be real tracks (a held-out excerpt is one): frames of one track err together, so songs
+stitched from several tracks would look far surer than real songs are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+from scipy.optimize import minimize, minimize_scalar
+from scipy.special import expit, log_softmax, logsumexp
+
+EXTRA_FALSE_ALARM = 0.05  # share of labelled-genre songs that may come out as a genre only the tags know
+CONFIDENT_PRECISION = 0.9  # songs above the confidence threshold are right at least this often
+RELIABILITY_BINS = 10
+_LOG_FLOOR = 1e-6  # probabilities are floored before logs, so one frame can never veto a genre outright
+
+
+def tag_evidence(logits: np.ndarray, tag_columns: list[list[int]]) -> np.ndarray:
+    """(n, tags) tagger logits -> (n, len(tag_columns)): log of the summed sigmoid probabilities of each genre's
+    tag columns (0 for a genre without columns). A plain sum of tag probabilities: unlike logits centred on
+    each tag's mean, it does not inflate rare tags."""
+    probs = expit(np.asarray(logits, dtype=np.float64))
+    out = np.zeros((len(probs), len(tag_columns)))
+    for j, columns in enumerate(tag_columns):
+        if columns:
+            out[:, j] = np.log(probs[:, columns].sum(axis=1))
+    return out
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """Fitted fusion parameters (JSON-serialisable with :meth:`to_dict`).
+
+    ``head_genres`` (K) are the head's outputs; ``extra_genres`` are genres only the tags know. ``tagged`` marks,
+    for each of ``head_genres + extra_genres``, whether it has tag evidence.
+    """
+
+    head_genres: list[str]
+    extra_genres: list[str]
+    tagged: list[bool]
+    tag_weight: float = 0.0
+    head_bias: tuple[float, ...] = ()
+    extra_offset: float = -np.inf
+    temperature: float = 1.0
+    confidence_threshold: float = 0.0
+
+    @property
+    def genres(self) -> list[str]:
+        return [*self.head_genres, *self.extra_genres]
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["head_bias"] = list(self.head_bias)
+        data["extra_offset"] = float(self.extra_offset) if np.isfinite(self.extra_offset) else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Fusion:
+        offset = data.get("extra_offset")
+        return cls(**{**data, "head_bias": tuple(data["head_bias"]),
+                      "extra_offset": -np.inf if offset is None else float(offset)})
+
+    def _scores(self, head_probs: np.ndarray, evidence: np.ndarray, tag_weight: float, head_bias: np.ndarray,
+                extra_offset: float) -> np.ndarray:
+        k = len(self.head_genres)
+        evidence = evidence * np.asarray(self.tagged)
+        head = np.log(np.maximum(head_probs, _LOG_FLOOR)) + head_bias
+        known = head + tag_weight * evidence[:, :k]
+        if not self.extra_genres:
+            return known
+        best = head.argmax(axis=1)
+        rows = np.arange(len(head))
+        extra = (head[rows, best] - evidence[rows, best])[:, None] + evidence[:, k:] + extra_offset
+        return np.concatenate([known, extra], axis=1)
+
+    def scores(self, head_probs: np.ndarray, evidence: np.ndarray) -> np.ndarray:
+        """Fused log-scores (n, len(genres)) of frames, before the temperature."""
+        bias = np.asarray(self.head_bias) if self.head_bias else np.zeros(len(self.head_genres))
+        return self._scores(head_probs, evidence, self.tag_weight, bias, self.extra_offset)
+
+    def frame_probs(self, head_probs: np.ndarray, evidence: np.ndarray) -> np.ndarray:
+        """(n, K) head probabilities and (n, len(genres)) tag evidence of frames -> (n, len(genres))."""
+        return np.exp(log_softmax(self.scores(head_probs, evidence) / self.temperature, axis=1))
+
+
+@dataclass
+class Calibration:
+    """Cross-validated songs to fit a :class:`Fusion` on: per song, its frames' head probabilities (n_i, K) and
+    tag evidence (n_i, len(genres)), and its true genre's index in ``head_genres``."""
+
+    head_probs: list[np.ndarray]
+    evidence: list[np.ndarray]
+    truth: np.ndarray
+
+
+def _song_probs(fusion: Fusion, data: Calibration) -> np.ndarray:
+    return np.stack([fusion.frame_probs(h, e).mean(axis=0) for h, e in zip(data.head_probs, data.evidence,
+                                                                             strict=True)])
+
+
+def fit_fusion(template: Fusion, data: Calibration) -> Fusion:
+    """Fit ``template``'s parameters on cross-validated songs (see the module docstring for each step)."""
+    k = len(template.head_genres)
+    head = np.concatenate(data.head_probs)
+    evidence = np.concatenate(data.evidence)
+    frame_truth = np.concatenate([[t] * len(h) for h, t in zip(data.head_probs, data.truth, strict=True)])
+    known_only = Fusion(template.head_genres, [], template.tagged[:k])
+
+    def frame_loss(params: np.ndarray) -> float:
+        scores = known_only._scores(head, evidence[:, :k], params[0], params[1:], 0.0)
+        return -(scores[np.arange(len(scores)), frame_truth] - logsumexp(scores, axis=1)).mean()
+
+    params = minimize(frame_loss, np.zeros(k + 1), method="L-BFGS-B").x
+    fitted = Fusion(template.head_genres, template.extra_genres, template.tagged, float(params[0]),
+                    tuple(float(b) for b in params[1:]))
+    if template.extra_genres:
+        fitted = replace(fitted, extra_offset=_extra_offset(fitted, head, evidence))
+
+    def song_loss(log_temperature: float) -> float:
+        probs = _song_probs(replace(fitted, temperature=float(np.exp(log_temperature))), data)
+        return -np.log(np.maximum(probs[np.arange(len(probs)), data.truth], 1e-12)).mean()
+
+    temperature = float(np.exp(minimize_scalar(song_loss, bounds=(-2.5, 2.5), method="bounded").x))
+    fitted = replace(fitted, temperature=temperature)
+    probs = _song_probs(fitted, data)
+    return replace(fitted, confidence_threshold=confidence_threshold(probs.max(axis=1),
+                                                                       probs.argmax(axis=1) == data.truth))
+
+
+def _extra_offset(fusion: Fusion, head: np.ndarray, evidence: np.ndarray) -> float:
+    """The offset at which EXTRA_FALSE_ALARM of labelled frames would flip to a genre only the tags know."""
+    k = len(fusion.head_genres)
+    scores = fusion._scores(head, evidence, fusion.tag_weight, np.asarray(fusion.head_bias), 0.0)
+    # A frame flips once the offset exceeds (best known score) - (best extra score without offset).
+    flip_at = scores[:, :k].max(axis=1) - scores[:, k:].max(axis=1)
+    return float(np.quantile(flip_at, EXTRA_FALSE_ALARM))
+
+
+def confidence_threshold(top_probs: np.ndarray, correct: np.ndarray) -> float:
+    """The lowest top probability above which songs are right at least CONFIDENT_PRECISION of the time (1.0:
+    no threshold achieves it, every song is unsure)."""
+    order = np.argsort(-top_probs)
+    precision = np.cumsum(correct[order]) / np.arange(1, len(order) + 1)
+    good = np.flatnonzero(precision >= CONFIDENT_PRECISION)
+    return float(top_probs[order][good[-1]]) if good.size else 1.0
+
+
+def reliability(top_probs: np.ndarray, correct: np.ndarray, bins: int = RELIABILITY_BINS) -> dict:
+    """Expected calibration error and the reliability diagram's bins (confidence, accuracy, count per bin)."""
+    edges = np.linspace(0, 1, bins + 1)
+    index = np.clip(np.digitize(top_probs, edges[1:-1]), 0, bins - 1)
+    rows, ece = [], 0.0
+    for b in range(bins):
+        chosen = index == b
+        if not chosen.any():
+            continue
+        confidence, accuracy = float(top_probs[chosen].mean()), float(correct[chosen].mean())
+        ece += chosen.mean() * abs(confidence - accuracy)
+        rows.append({"low": float(edges[b]), "high": float(edges[b + 1]), "confidence": confidence,
+                     "accuracy": accuracy, "songs": int(chosen.sum())})
+    return {"ece": float(ece), "bins": rows}

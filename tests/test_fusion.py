@@ -1,0 +1,103 @@
+"""The fusion of the CRNN head with the taggers' genre tags, and its calibration (classifier.fusion)."""
+
+import numpy as np
+import pytest
+
+from classifier.fusion import (
+    CONFIDENT_PRECISION, EXTRA_FALSE_ALARM, Calibration, Fusion, confidence_threshold, fit_fusion, reliability,
+    tag_evidence,
+)
+
+HEAD = ["blues", "disco", "rock"]  # disco has no tag
+EXTRA = ["punk"]
+TAGGED = [True, False, True, True]
+
+
+def fusion(**params) -> Fusion:
+    return Fusion(HEAD, EXTRA, TAGGED, **{"tag_weight": 1.0, "head_bias": (0.0, 0.0, 0.0), "extra_offset": -1.0,
+                                          **params})
+
+
+def test_tag_evidence_is_the_log_of_the_summed_tag_probabilities():
+    logits = np.array([[0.0, 2.0, -1.0]])
+    evidence = tag_evidence(logits, [[0], [1, 2], []])
+    sigmoid = 1 / (1 + np.exp(-logits[0]))
+    assert evidence[0] == pytest.approx([np.log(sigmoid[0]), np.log(sigmoid[1] + sigmoid[2]), 0.0])
+
+
+def test_frame_probabilities_cover_every_genre_and_sum_to_one():
+    head = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]])
+    probs = fusion().frame_probs(head, np.zeros((2, 4)))
+    assert probs.shape == (2, 4) and np.allclose(probs.sum(axis=1), 1)
+    assert probs.argmax(axis=1).tolist() == [0, 2]
+
+
+def test_a_genre_only_the_tags_know_wins_only_when_its_tags_outweigh_the_heads_best_genre():
+    head = np.array([[0.05, 0.05, 0.9]] * 2)  # the head hears rock
+    evidence = np.array([[-3.0, 0.0, -0.2, -4.0],   # rock tags strong, punk tags weak
+                         [-3.0, 0.0, -2.0, -0.1]])  # punk tags far stronger than rock's
+    winners = [fusion().genres[i] for i in fusion().frame_probs(head, evidence).argmax(axis=1)]
+    assert winners == ["rock", "punk"]
+
+
+def test_a_genre_without_tags_is_not_handicapped_by_missing_evidence():
+    head = np.array([[0.1, 0.8, 0.1]])
+    evidence = np.array([[-5.0, 3.0, -5.0, -5.0]])  # a value in disco's column is ignored: it has no tag
+    probs = fusion().frame_probs(head, evidence)
+    assert fusion().genres[probs.argmax()] == "disco"
+    assert probs == pytest.approx(fusion().frame_probs(head, evidence * [1, 0, 1, 1]))
+
+
+def test_parameters_round_trip_through_json_including_an_unset_offset():
+    fitted = fusion(temperature=1.7, confidence_threshold=0.42)
+    assert Fusion.from_dict(fitted.to_dict()) == fitted
+    unset = Fusion(HEAD, [], TAGGED[:3])
+    assert unset.to_dict()["extra_offset"] is None and Fusion.from_dict(unset.to_dict()) == unset
+
+
+def synthetic_calibration(rng, n_songs=300) -> Calibration:
+    """Songs whose head is right 70% of the time and whose tags (blues, rock) point at the truth."""
+    truth = rng.integers(0, 3, n_songs)
+    head_probs, evidence = [], []
+    for genre in truth:
+        frames = int(rng.integers(1, 6))
+        guess = genre if rng.random() < 0.7 else int(rng.integers(0, 3))
+        head = np.full((frames, 3), 0.15)
+        head[:, guess] = 0.7
+        tags = rng.normal(-2.0, 0.5, (frames, 4))
+        if genre != 1:
+            tags[:, genre] += 1.5
+        head_probs.append(head)
+        evidence.append(tags)
+    return Calibration(head_probs, evidence, truth)
+
+
+def test_fitting_learns_to_trust_informative_tags_and_calibrates():
+    data = synthetic_calibration(np.random.default_rng(0))
+    fitted = fit_fusion(Fusion(HEAD, EXTRA, TAGGED), data)
+    assert fitted.tag_weight > 0.3
+    assert 0.05 < fitted.temperature < 20
+    frames_flipped = []
+    for head, tags in zip(data.head_probs, data.evidence):
+        frames_flipped += list(fitted.frame_probs(head, tags).argmax(axis=1) == 3)
+    assert np.mean(frames_flipped) <= EXTRA_FALSE_ALARM + 0.02  # the false-alarm budget on labelled frames
+    songs = np.stack([fitted.frame_probs(h, e).mean(axis=0) for h, e in zip(data.head_probs, data.evidence)])
+    sure = songs.max(axis=1) >= fitted.confidence_threshold
+    assert sure.any() and (songs.argmax(axis=1)[sure] == data.truth[sure]).mean() >= CONFIDENT_PRECISION
+
+
+def test_the_confidence_threshold_is_the_lowest_that_keeps_sure_songs_right_often_enough():
+    top = np.array([0.95, 0.9, 0.8, 0.7, 0.6, 0.5])
+    right = np.array([True, True, True, True, False, False])
+    assert confidence_threshold(top, right) == 0.7
+    assert confidence_threshold(top, np.zeros(6, bool)) == 1.0  # nothing is ever sure
+
+
+def test_reliability_of_a_perfectly_calibrated_model_has_no_error():
+    rng = np.random.default_rng(1)
+    confidence = rng.uniform(0.3, 1.0, 20000)
+    correct = rng.random(20000) < confidence
+    result = reliability(confidence, correct)
+    assert result["ece"] < 0.02 and sum(row["songs"] for row in result["bins"]) == 20000
+    overconfident = reliability(np.full(1000, 0.9), np.arange(1000) < 500)
+    assert overconfident["ece"] == pytest.approx(0.4)
