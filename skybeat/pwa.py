@@ -15,13 +15,15 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 
 THEME_COLOUR = "#0f1016"
-#: Static files every page needs: what the service worker keeps for offline starts.
-SHELL_FILES = (
-    "css/skybeat.css", "css/catalog.css", "css/moods.css", "css/player.css",
+#: The styles and scripts every page loads, in order (templatetags.app_shell writes their tags).
+SHELL_STYLES = ("css/skybeat.css", "css/catalog.css", "css/moods.css", "css/player.css")
+SHELL_SCRIPTS = (
     "django_htmx/htmx-2.min.js", "django_htmx/ext/hx-head-2.min.js",
-    "js/app.js", "js/listens.js", "js/queue.js", "js/mediasession.js", "js/player.js", "js/songpage.js",
-    "img/logo.svg", "img/icon-192.png", "img/icon-512.png",
+    "js/app.js", "js/listens.js", "js/queue.js", "js/mediasession.js", "js/queuepanel.js", "js/player.js",
+    "js/songpage.js",
 )
+#: What the service worker keeps for offline starts.
+SHELL_FILES = (*SHELL_STYLES, *SHELL_SCRIPTS, "img/logo.svg", "img/icon-192.png", "img/icon-512.png")
 ICONS = (
     ("img/icon-192.png", "192x192", "any"),
     ("img/icon-512.png", "512x512", "any"),

@@ -309,9 +309,7 @@ def test_pages_work_without_javascript(player_browser, live_server, user, songs)
 def test_service_worker_keeps_the_app_shell_only(tab, live_server, user, songs):
     log_in(tab, live_server, user)
     tab.goto(f"{live_server.url}/songs/")
-    tab.evaluate("navigator.serviceWorker.ready.then(() => true)")
-    tab.reload()  # now under the worker's control
-    tab.wait_for_function("navigator.serviceWorker.controller !== null")
+    tab.wait_for_function("navigator.serviceWorker.controller !== null")  # installed, and controls the page
     tab.get_by_role("button", name="Play Granite").click()
     wait_playing(tab, "Granite")
     tab.evaluate("fetch('/api/songs/').then((r) => r.json())")

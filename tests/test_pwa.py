@@ -56,5 +56,6 @@ def test_offline_page_is_the_same_for_everyone(client, user):
 def test_pages_load_the_player_and_htmx_from_installed_packages(client, db):
     page = client.get("/").content.decode()
     assert '<link rel="manifest" href="/manifest.webmanifest">' in page
+    assert '<script src="/static/js/player.js" defer></script>' in page
     assert static_file(re.search(r'src="([^"]*htmx-2\.min\.js)"', page).group(1)).endswith("django_htmx/htmx-2.min.js")
     assert 'id="player"' in page and 'hx-boost="true"' in page and '<div id="app" hx-history-elt' in page

@@ -10,7 +10,7 @@
 (function () {
   "use strict";
 
-  const { Queue, ListenReporter, MediaControls } = window.SkyBeat;
+  const { Queue, ListenReporter, MediaControls, QueuePanel } = window.SkyBeat;
   const SAVE_EVERY_MS = 2000;
   const RESTART_AFTER_S = 3; // "previous" restarts a song that has played longer than this
   const RESUME_LISTEN_MS = 30 * 60 * 1000; // a reload within this goes on with the same listening event
@@ -30,13 +30,6 @@
     seek: byId("player-seek"),
     time: byId("player-time"),
     duration: byId("player-duration"),
-    queueToggle: byId("player-queue-toggle"),
-    queueSize: byId("player-queue-size"),
-    panel: byId("queue-panel"),
-    list: byId("queue-list"),
-    count: byId("queue-count"),
-    clear: byId("queue-clear"),
-    close: byId("queue-close"),
     now: byId("player-now"),
     status: byId("player-status"),
   };
@@ -48,6 +41,7 @@
   let loadedKey = null; // the queue entry the audio element holds
   let pendingSeek = null;
   let announced = true;
+  let wanted = false; // whether the listener asked for sound (a restored queue waits for a click)
   let failures = 0;
   let dragging = false;
   let lastSave = 0;
@@ -57,6 +51,30 @@
     pause: () => audio.pause(),
     previous: () => previous(),
     next: () => next(),
+  });
+  const panel = new QueuePanel(ui.player, {
+    jump: (key) => (key === loadedKey ? toggle() : go(queue.jump(key))),
+    up: (key) => reorder(key, -1, "up"),
+    down: (key) => reorder(key, 1, "down"),
+    remove(key) {
+      const at = queue.items.findIndex((item) => item.key === key);
+      const wasPlaying = !audio.paused;
+      if (queue.remove(key)) {
+        if (queue.current()) load(queue.current(), { autoplay: wasPlaying });
+        else unload();
+      }
+      const successor = queue.items[Math.min(at, queue.items.length - 1)];
+      render(successor ? { key: successor.key, action: "remove" } : null);
+      save();
+    },
+    clear() {
+      queue.clear();
+      unload();
+      say("Queue cleared.");
+      render();
+      save();
+      byId("main").focus();
+    },
   });
 
   function formatTime(seconds) {
@@ -115,6 +133,7 @@
     reporter.track(item.id, listen);
     pendingSeek = time > 0 ? time : null;
     announced = false;
+    wanted = autoplay;
     audio.preload = autoplay ? "auto" : "metadata";
     audio.src = item.src;
     media.show(item);
@@ -134,6 +153,7 @@
     const item = queue.current();
     if (!item) return;
     if (item.key !== loadedKey) load(item, { autoplay: false });
+    wanted = true;
     audio.play().catch(() => {}); // refused autoplay: the play button is there
   }
 
@@ -165,9 +185,17 @@
     go(queue.previous());
   }
 
+  function reorder(key, by, action) {
+    queue.move(key, by);
+    render({ key, action });
+    save();
+  }
+
   function toggle() {
-    if (queue.current() && queue.current().key === loadedKey && !audio.paused) audio.pause();
-    else play();
+    if (queue.current() && queue.current().key === loadedKey && !audio.paused) {
+      wanted = false;
+      audio.pause();
+    } else play();
   }
 
   // --- Drawing -----------------------------------------------------------------------------------------------
@@ -189,68 +217,11 @@
     });
   }
 
-  function iconButton(icon, label, data) {
-    const button = document.createElement("button");
-    button.type = "button";
-    button.className = "icon-btn";
-    button.setAttribute("aria-label", label);
-    Object.assign(button.dataset, data);
-    button.innerHTML = `<svg class="icon" aria-hidden="true"><use href="#i-${icon}"></use></svg>`;
-    return button;
-  }
-
-  function queueRow(item, index) {
-    const li = document.createElement("li");
-    li.className = "queue-item";
-    li.dataset.key = item.key;
-    const current = index === queue.index;
-    li.classList.toggle("is-current", current);
-    const main = document.createElement("button");
-    main.type = "button";
-    main.className = "queue-play";
-    main.dataset.action = "jump";
-    if (current) main.setAttribute("aria-current", "true");
-    const swatch = document.createElement("span");
-    swatch.className = "swatch";
-    swatch.style.background = item.colour || "var(--muted)";
-    const text = document.createElement("span");
-    text.className = "queue-text";
-    const title = document.createElement("span");
-    title.className = "queue-title";
-    title.textContent = item.title;
-    const artist = document.createElement("span");
-    artist.className = "queue-artist";
-    artist.textContent = item.artist || "Unknown artist";
-    text.append(title, artist);
-    main.append(swatch, text);
-    main.setAttribute("aria-label", `${current ? "Now playing" : "Play"}: ${item.title}${item.artist ? `, ${item.artist}` : ""}`);
-    li.append(
-      main,
-      iconButton("up", `Move ${item.title} up`, { action: "up" }),
-      iconButton("down", `Move ${item.title} down`, { action: "down" }),
-      iconButton("close", `Remove ${item.title} from the queue`, { action: "remove" }),
-    );
-    return li;
-  }
-
-  function renderQueue(focus) {
-    ui.list.replaceChildren(...queue.items.map(queueRow));
-    const size = queue.items.length;
-    ui.count.textContent = `${size} song${size === 1 ? "" : "s"}`;
-    ui.queueSize.textContent = size ? String(size) : "";
-    if (focus) {
-      const row = ui.list.querySelector(`[data-key="${CSS.escape(focus.key)}"]`);
-      const target = row && row.querySelector(`[data-action="${focus.action}"]`);
-      (target || ui.list.querySelector(".queue-play") || ui.queueToggle).focus();
-    }
-  }
-
   function render(focus) {
     const item = queue.current();
     const visible = Boolean(item);
     ui.player.hidden = !visible;
     document.body.classList.toggle("has-player", visible);
-    if (!visible && !ui.panel.hidden) openPanel(false);
     if (item) {
       ui.title.textContent = item.title;
       ui.title.href = item.url || "#";
@@ -263,7 +234,7 @@
     ui.shuffle.setAttribute("aria-pressed", String(queue.shuffle));
     ui.repeat.dataset.repeat = queue.repeat;
     ui.repeat.setAttribute("aria-label", `Repeat: ${queue.repeat}`);
-    renderQueue(focus);
+    panel.render(queue, focus);
     paintButtons();
   }
 
@@ -274,13 +245,6 @@
     ui.time.textContent = formatTime(audio.currentTime);
     ui.duration.textContent = formatTime(duration);
     ui.seek.setAttribute("aria-valuetext", `${formatTime(audio.currentTime)} of ${formatTime(duration)}`);
-  }
-
-  function openPanel(open) {
-    ui.panel.hidden = !open;
-    ui.player.classList.toggle("is-open", open);
-    ui.queueToggle.setAttribute("aria-expanded", String(open));
-    if (open) (ui.list.querySelector(".is-current .queue-play") || ui.close).focus();
   }
 
   // --- Page actions (delegated: they work on every page swapped in) -----------------------------------------
@@ -328,6 +292,12 @@
       if (!menu.contains(event.target)) menu.open = false;
     });
   });
+  document.addEventListener("keydown", (event) => {
+    const menu = event.key === "Escape" && event.target.closest && event.target.closest("details.song-menu[open]");
+    if (!menu) return;
+    menu.open = false;
+    menu.querySelector("summary").focus();
+  });
 
   // A row menu near the bottom of the screen opens upwards, above the player.
   document.addEventListener("toggle", (event) => {
@@ -362,47 +332,6 @@
     else pendingSeek = Number(ui.seek.value);
     renderTime();
   });
-  ui.queueToggle.addEventListener("click", () => openPanel(ui.panel.hidden));
-  ui.close.addEventListener("click", () => {
-    openPanel(false);
-    ui.queueToggle.focus();
-  });
-  ui.panel.addEventListener("keydown", (event) => {
-    if (event.key !== "Escape") return;
-    openPanel(false);
-    ui.queueToggle.focus();
-  });
-  ui.clear.addEventListener("click", () => {
-    queue.clear();
-    unload();
-    say("Queue cleared.");
-    render();
-    save();
-    byId("main").focus();
-  });
-  ui.list.addEventListener("click", (event) => {
-    const button = event.target.closest("[data-action]");
-    if (!button) return;
-    const key = button.closest(".queue-item").dataset.key;
-    const action = button.dataset.action;
-    if (action === "jump") {
-      if (key === loadedKey) toggle();
-      else go(queue.jump(key));
-      return;
-    }
-    if (action === "remove") {
-      const wasCurrent = queue.remove(key);
-      if (wasCurrent && queue.current()) load(queue.current(), { autoplay: !audio.paused });
-      else if (wasCurrent) unload();
-      const next = queue.items[Math.min(queue.index + 1, queue.items.length - 1)];
-      render(next ? { key: next.key, action: "remove" } : null);
-    } else {
-      queue.move(key, action === "up" ? -1 : 1);
-      render({ key, action });
-    }
-    save();
-  });
-
   // --- The audio element -------------------------------------------------------------------------------------
 
   audio.addEventListener("loadedmetadata", () => {
@@ -429,7 +358,7 @@
     if (!item || !audio.getAttribute("src")) return;
     failures += 1;
     say(`Could not play ${item.title}.`);
-    if (failures < queue.items.length) next();
+    if (wanted && failures < queue.items.length) next(); // skip it, unless nobody asked for sound yet
   });
   audio.addEventListener("timeupdate", () => {
     renderTime();
@@ -438,6 +367,8 @@
   });
   audio.addEventListener("durationchange", renderTime);
   window.addEventListener("pagehide", save);
+  // Report before each page request: a log-out ends the session that the report needs.
+  document.addEventListener("htmx:beforeRequest", () => reporter.report());
 
   // Other users' queues are theirs: when the page says someone else is signed in, switch queues.
   window.SkyBeat.onPage(() => {
