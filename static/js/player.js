@@ -65,6 +65,7 @@
       }
       const successor = queue.items[Math.min(at, queue.items.length - 1)];
       render(successor ? { key: successor.key, action: "remove" } : null);
+      if (!successor) byId("main").focus(); // the player is gone with the last song
       save();
     },
     clear() {
@@ -332,6 +333,7 @@
     else pendingSeek = Number(ui.seek.value);
     renderTime();
   });
+
   // --- The audio element -------------------------------------------------------------------------------------
 
   audio.addEventListener("loadedmetadata", () => {
