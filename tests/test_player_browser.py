@@ -25,15 +25,12 @@ navigator.mediaSession.setActionHandler = (action, handler) => { window.__mediaH
 
 
 @pytest.fixture(scope="module")
-def player_browser():
-    """Chromium that may start audio without a click (the lock screen's buttons, a resumed queue)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                              args=[*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"])
-        yield chromium
-        chromium.close()
+def player_browser(browser):
+    """Chromium that may start audio without a click (the lock screen's buttons), from the session's Playwright."""
+    chromium = browser.browser_type.launch(executable_path=CHROMIUM, headless=True,
+                                           args=[*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"])
+    yield chromium
+    chromium.close()
 
 
 @pytest.fixture
@@ -142,7 +139,7 @@ def test_queue_play_all_next_previous_reorder_reload_resume(tab, live_server, us
     tab.goto(f"{live_server.url}/genres/rock/")
     tab.get_by_role("button", name="Play all").click()
     wait_playing(tab, "Granite")
-    tab.get_by_role("button", name="Queue", exact=True).click()
+    tab.get_by_role("button", name="Queue: 3 songs").click()
     assert queue_titles(tab) == ["Granite", "Basalt", "Slate"]
 
     tab.locator("#player-next").click()
@@ -326,3 +323,19 @@ def test_service_worker_keeps_the_app_shell_only(tab, live_server, user, songs):
     tab.goto(f"{live_server.url}/genres/")
     assert "You are offline" in tab.locator("h1").inner_text()
     tab.context.set_offline(False)
+
+
+def test_chromium_finds_the_app_installable(browser, live_server, tmp_path):
+    """What Chrome checks before it offers "Install SKYBEAT": manifest, icons, a controlling service worker."""
+    # A profile on disk: an incognito context is never installable.
+    context = browser.browser_type.launch_persistent_context(tmp_path / "profile", executable_path=CHROMIUM,
+                                                             headless=True, args=CHROMIUM_ARGS)
+    try:
+        tab = context.new_page()
+        tab.goto(live_server.url)
+        tab.wait_for_function("navigator.serviceWorker.controller !== null")
+        devtools = context.new_cdp_session(tab)
+        assert devtools.send("Page.getAppManifest")["errors"] == []
+        assert devtools.send("Page.getInstallabilityErrors")["installabilityErrors"] == []
+    finally:
+        context.close()

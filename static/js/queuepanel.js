@@ -27,12 +27,11 @@
     main.type = "button";
     main.dataset.action = "jump";
     if (current) main.setAttribute("aria-current", "true");
-    main.setAttribute("aria-label", `${current ? "Now playing" : "Play"}: ${item.title}${item.artist ? `, ${item.artist}` : ""}`);
     const swatch = element("span", "swatch");
     swatch.style.background = item.colour || "var(--muted)";
     const text = element("span", "queue-text");
     text.append(element("span", "queue-title", item.title), element("span", "queue-artist", item.artist || "Unknown artist"));
-    main.append(swatch, text);
+    main.append(element("span", "visually-hidden", current ? "Now playing: " : "Play: "), swatch, text);
     li.append(
       main,
       iconButton("up", `Move ${item.title} up`, "up"),
@@ -68,6 +67,7 @@
       const size = queue.items.length;
       this.count.textContent = `${size} song${size === 1 ? "" : "s"}`;
       this.size.textContent = size ? String(size) : "";
+      this.toggle.setAttribute("aria-label", `Queue: ${this.count.textContent}`);
       if (!size && !this.panel.hidden) this.open(false);
       if (focus) {
         const item = this.list.querySelector(`[data-key="${CSS.escape(focus.key)}"]`);
