@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django_htmx",  # serves htmx (hx-boost page swaps) as a static file
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",

@@ -67,13 +67,13 @@ def test_drop_upload_classify_play_and_listen(celery_worker_process, live_server
         assert page.locator("#timeline-canvas").is_visible()
         assert page.locator(".probabilities tr").count() >= 2
 
-        page.locator("#song-audio").click(position={"x": 24, "y": 27})  # the play button of the native controls
-        page.wait_for_function("!document.getElementById('song-audio').paused")
+        page.get_by_role("button", name="Play dropped tune").click()  # the player at the bottom plays it
+        page.wait_for_function("!document.getElementById('player-audio').paused")
         deadline = time.monotonic() + 30
         while not ListeningEvent.objects.filter(user=user, song=songs["dropped tune"]).exists():
             assert time.monotonic() < deadline, "no listening event was recorded"
             time.sleep(0.2)
-        page.wait_for_function("document.getElementById('song-audio').ended", timeout=30_000)
+        page.wait_for_function("document.getElementById('player-audio').ended", timeout=30_000)
         deadline = time.monotonic() + 15
         event = ListeningEvent.objects.get(user=user, song=songs["dropped tune"])
         while not (event.counted and event.completed):  # the end-of-song beacon: 4 s played, half the song passed

@@ -55,7 +55,8 @@ def test_radio_picks_a_point_and_queues_songs(page, live_server, user, tmp_path)
     first = page.locator("#radio-queue li").first
     assert "Fast Fury" in first.inner_text()
     assert page.locator("#radio-plane svg circle.sc-point").count() == 1
-    assert page.locator("#radio-audio").get_attribute("src").endswith("/stream")
+    assert page.locator("#radio-queue [data-play]").first.get_attribute("data-src").endswith("/stream")
+    assert page.get_by_role("button", name="Play the radio").is_visible()
     page.get_by_role("button", name="Calm").click()
     page.wait_for_url("**/moods/radio/?mood=calm")
     assert "Still Water" in page.locator("#radio-queue li").first.inner_text()

@@ -16,7 +16,26 @@
     return d.toLocaleDateString(undefined, { month: "short", day: "numeric" });
   }
 
+  function percent(share) { return Math.round(share * 100) + "%"; }
+
+  /* What a chart shows, as text for screen readers (the charts are role="img"). */
+  function describe(id, text) { document.getElementById(id).setAttribute("aria-label", text); }
+
+  function describeDashboard(data) {
+    describe("chart-genres", "Genres you listen to: " +
+      data.genres.map(function (g) { return g.name + " " + percent(g.share); }).join(", ") + ".");
+    if (data.point) describe("chart-plane", "You are at valence " + data.point.valence.toFixed(2) + " (pleasant is positive)" +
+      " and arousal " + data.point.arousal.toFixed(2) + " (energetic is positive).");
+    describe("chart-moods", "Share of each mood: " +
+      data.moods.map(function (m) { return m.label + " " + percent(m.share); }).join(", ") + ".");
+    describe("chart-weeks", "Mood shares per week: " + data.weeks.map(function (w) {
+      var top = Object.keys(w.moods).sort(function (a, b) { return w.moods[b] - w.moods[a]; })[0];
+      return "week of " + shortDate(w.week) + (top ? ", mostly " + top + " " + percent(w.moods[top]) : "");
+    }).join("; ") + ".");
+  }
+
   function drawDashboard(data) {
+    describeDashboard(data);
     SkyCharts.donut(document.getElementById("chart-genres"),
       data.genres.map(function (g) { return { label: g.name, value: g.share, colour: g.colour }; }),
       { centre: data.genres.length ? data.genres[0].name : "" });
@@ -37,27 +56,10 @@
     plane.pointLabel = "your pick";
     plane.trail = [];
     plane.onPick = function (x, y) {
-      window.location.search = "?mood=" + encodeURIComponent(x.toFixed(2) + "," + y.toFixed(2));
+      var url = window.location.pathname + "?mood=" + encodeURIComponent(x.toFixed(2) + "," + y.toFixed(2));
+      if (window.SkyBeat) window.SkyBeat.visit(url); else window.location.assign(url);
     };
     SkyCharts.plane(document.getElementById("radio-plane"), plane);
-    var audio = document.getElementById("radio-audio");
-    if (!audio || !data.queue.length) return;
-    var items = document.querySelectorAll("#radio-queue li"), now = document.getElementById("radio-now"), current = -1;
-    function play(index) {
-      if (index >= data.queue.length) return;
-      current = index;
-      var song = data.queue[index];
-      items.forEach(function (li, i) { li.classList.toggle("playing", i === index); });
-      now.textContent = song.title + (song.artist ? " — " + song.artist : "") + " (" + song.mood + ")";
-      audio.src = song.stream;
-      audio.play().catch(function () { /* autoplay refused: the controls are there */ });
-    }
-    audio.addEventListener("ended", function () { play(current + 1); });
-    audio.addEventListener("error", function () { if (current >= 0) play(current + 1); });
-    items.forEach(function (li, i) { li.querySelector("button").addEventListener("click", function () { play(i); }); });
-    now.textContent = "Press ▶ on a song, or play: the queue continues by itself.";
-    audio.src = data.queue[0].stream;
-    current = 0;
   }
 
   var dashboard = readJSON("mood-data");
