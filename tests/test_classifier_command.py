@@ -46,5 +46,5 @@ def test_missing_files_and_unknown_models_are_clear_errors(active_model, tmp_pat
     with pytest.raises(CommandError, match="1 of 1 file"):
         call_command("classify", str(tmp_path / "nope.wav"), stderr=err)
     assert f"{tmp_path / 'nope.wav'}: error: No such file" in err.getvalue()
-    with pytest.raises(CommandError, match="No model named 'nonesuch' \\(known: pretrained-tags\\)"):
+    with pytest.raises(CommandError, match="No model named 'nonesuch' \\(known: genre-crnn-gtzan, pretrained-tags\\)"):
         call_command("classify", str(tmp_path / "nope.wav"), "--model", "nonesuch")
