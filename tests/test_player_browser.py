@@ -268,7 +268,8 @@ def test_player_works_with_the_keyboard_and_speaks_to_screen_readers(tab, live_s
     tab.locator("#player-toggle").focus()
     tab.keyboard.press("Space")
     tab.wait_for_function(f"{AUDIO}.paused")
-    assert tab.locator("#player-toggle").get_attribute("aria-label") == "Play"
+    tab.wait_for_function("document.getElementById('player-toggle').getAttribute('aria-label') === 'Play'",
+                          timeout=5_000)  # the label follows the audio's "pause" event
     tab.locator("#player-seek").focus()
     tab.keyboard.press("ArrowRight")
     assert position(tab) > 0
@@ -283,8 +284,8 @@ def test_player_works_with_the_keyboard_and_speaks_to_screen_readers(tab, live_s
         .filter((el) => !(el.getAttribute('aria-label') || el.textContent.trim())).map((el) => el.outerHTML)""")
     assert unnamed == []
     tab.get_by_role("link", name="History").click()  # a swapped page takes the focus, as a new page would
-    tab.wait_for_url(f"{live_server.url}/history/")
-    assert tab.evaluate("document.activeElement.tagName") == "H1"
+    tab.wait_for_url(f"{live_server.url}/history/")  # the URL changes before the swapped content settles
+    tab.wait_for_function("document.activeElement.tagName === 'H1'", timeout=10_000)
 
 
 def test_pages_work_without_javascript(player_browser, live_server, user, songs):

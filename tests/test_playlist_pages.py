@@ -42,7 +42,7 @@ def test_a_playlist_page_uses_the_library_song_rows(client, user, songs):
     rows = re.findall(r'data-play data-song="(\d+)" data-src="([^"]+)" data-title="([^"]+)"', page)
     assert rows == [(str(songs[2].pk), reverse("catalog:song-stream", args=[songs[2].pk]), "Gamma"),
                     (str(songs[0].pk), reverse("catalog:song-stream", args=[songs[0].pk]), "Alpha")]
-    assert "data-play-all" in page and 'id="mini-player-audio"' in page and "js/playlist.js" in page
+    assert "data-play-all" in page and "data-song-list" in page  # the player's queue plays the listed rows
     assert page.count("data-remove-from-playlist") == 2
 
 
@@ -134,8 +134,8 @@ def test_add_from_the_library_then_play_the_whole_playlist(live_server, page, us
 
     page.goto(f"{live_server.url}{playlist.get_absolute_url()}")
     page.click("[data-play-all]")
-    audio = page.locator("#mini-player-audio")
-    page.wait_for_function(f"document.getElementById('mini-player-audio').dataset.song === '{first.pk}'")
-    page.wait_for_function(f"document.getElementById('mini-player-audio').dataset.song === '{second.pk}'",
-                           timeout=15_000)  # One (1 s) ended, Two started
+    page.wait_for_function("document.getElementById('player-title').textContent === 'One'")
+    page.wait_for_function("document.getElementById('player-title').textContent === 'Two'",
+                           timeout=15_000)  # One (1 s) ended, the queue went on to Two
+    audio = page.locator("#player-audio")
     assert audio.get_attribute("src").endswith(reverse("catalog:song-stream", args=[second.pk]))

@@ -45,7 +45,7 @@ HOSTILE_RANGES = [
 ]
 
 #: Values for the path parameters of the URLconf; a new kind of parameter fails the test until it is added.
-PATH_VALUES = {"pk": "{song}", "slug": "{genre}", "uidb64": "MQ", "token": "set-password"}
+PATH_VALUES = {"pk": "{song}", "slug": "{genre}", "uidb64": "MQ", "token": "set-password", "name": "ping"}
 PATH_PARAMETER = re.compile(r"<(?:\w+:)?(\w+)>")  # <pk> or <int:pk>
 #: The admin site is Django's own, and for staff only (it sends anyone else to its log-in page).
 SKIPPED_PREFIXES = ("/admin/",)

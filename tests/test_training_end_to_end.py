@@ -79,7 +79,8 @@ def test_feature_extractor_trains_a_model_that_classifies_new_clips(synthetic_fo
         assert classify_file(clip, model).top(1)[0][0] == kind
 
     out = io.StringIO()  # the second run, through the command: every embedding comes from the cache
-    call_command("train_classifier", str(synthetic_folder), "--epochs", "2", "--skip-s", "0.5", stdout=out)
+    call_command("train_classifier", str(synthetic_folder), "--mode", "feature-extractor", "--epochs", "2", "--skip-s", "0.5",
+                 stdout=out)
     printed = out.getvalue()
     assert re.search(r"\[#+\.*\] +\d+% epoch 1/2  loss \d\.\d{3}  accuracy \d\.\d{3}  val_loss", printed)
     assert "epoch 2/2" in printed and "val_accuracy" in printed
