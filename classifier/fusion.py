@@ -110,7 +110,8 @@ class Calibration:
     truth: np.ndarray
 
 
-def _song_probs(fusion: Fusion, data: Calibration) -> np.ndarray:
+def song_probs(fusion: Fusion, data: Calibration) -> np.ndarray:
+    """Each calibration song's fused probabilities (songs, len(genres)): the mean of its frames'."""
     return np.stack([fusion.frame_probs(h, e).mean(axis=0) for h, e in zip(data.head_probs, data.evidence,
                                                                              strict=True)])
 
@@ -134,12 +135,12 @@ def fit_fusion(template: Fusion, data: Calibration) -> Fusion:
         fitted = replace(fitted, extra_offset=_extra_offset(fitted, head, evidence))
 
     def song_loss(log_temperature: float) -> float:
-        probs = _song_probs(replace(fitted, temperature=float(np.exp(log_temperature))), data)
+        probs = song_probs(replace(fitted, temperature=float(np.exp(log_temperature))), data)
         return -np.log(np.maximum(probs[np.arange(len(probs)), data.truth], 1e-12)).mean()
 
     temperature = float(np.exp(minimize_scalar(song_loss, bounds=(-2.5, 2.5), method="bounded").x))
     fitted = replace(fitted, temperature=temperature)
-    probs = _song_probs(fitted, data)
+    probs = song_probs(fitted, data)
     return replace(fitted, confidence_threshold=confidence_threshold(probs.max(axis=1),
                                                                        probs.argmax(axis=1) == data.truth))
 

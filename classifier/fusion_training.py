@@ -22,7 +22,7 @@ import numpy as np
 from django.conf import settings
 
 from .datasets import LabelledClip, frame_sequences, song_folds
-from .fusion import Calibration, Fusion, fit_fusion, reliability, tag_evidence
+from .fusion import Calibration, Fusion, fit_fusion, reliability, song_probs, tag_evidence
 from .genre_model import FUSION_BACKBONES, FusionGenreModel, default_genre_tags, fusion_tag_columns
 from .model_cards import CARD_FILE, card_header, save_and_register
 from .networks import build_crnn_head
@@ -137,11 +137,7 @@ def cv_metrics(fusion: Fusion, single: Calibration, sequences: Calibration) -> d
     song's frames do errors: an upper bound for multi-frame songs."""
     genres = fusion.genres
 
-    def song_probs(data: Calibration) -> np.ndarray:
-        return np.stack([fusion.frame_probs(h, e).mean(axis=0) for h, e in zip(data.head_probs, data.evidence,
-                                                                                 strict=True)])
-
-    probs, single_probs = song_probs(sequences), song_probs(single)
+    probs, single_probs = song_probs(fusion, sequences), song_probs(fusion, single)
     truth, predicted = sequences.truth, probs.argmax(axis=1)
     top3 = (np.argsort(-probs, axis=1)[:, :3] == truth[:, None]).any(axis=1)
     correct = predicted == truth
