@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from skybeat.queue import BrokerUnavailable, publish
 
+from . import extensions
 from .models import AudioBlob, Genre, GenreLabel, GenrePrediction, ListeningEvent, Song
 from .signals import listen_counted, song_classified
 
@@ -103,7 +104,8 @@ def reclassify(songs: QuerySet) -> int:
 
 def with_list_relations(songs: QuerySet) -> QuerySet:
     """What a song row shows without another query per row (the timeline, large and unused in rows, stays behind)."""
-    return songs.select_related("audio", "top_genre", "uploaded_by", "mood").defer("timeline")
+    songs = songs.select_related("audio", "top_genre", "uploaded_by", "mood").defer("timeline")
+    return extensions.extend_song_list(songs)
 
 
 def search_songs(user, *, q: str = "", genre: Genre | None = None, uploader: str = "", status: str = "",

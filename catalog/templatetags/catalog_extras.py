@@ -1,6 +1,9 @@
 """Small display helpers of the library pages."""
 
 from django import template
+from django.utils.safestring import mark_safe
+
+from catalog import extensions
 
 register = template.Library()
 
@@ -34,3 +37,21 @@ def own_playlists(context) -> list:
     if user is None or not user.is_authenticated:
         return []
     return list(user.playlists.order_by("name", "pk").values("pk", "name"))
+
+
+@register.simple_tag
+def song_columns() -> list:
+    """The extra song-table columns other apps registered (see catalog.extensions)."""
+    return extensions.panels("song_columns")
+
+
+@register.simple_tag(takes_context=True)
+def render_panels(context, slot: str, obj=None) -> str:
+    """Render the panels registered for ``slot`` (see catalog.extensions) with the page's context."""
+    html = []
+    engine = context.template.engine
+    for panel in extensions.panels(slot):
+        extra = panel.context(context.get("request"), obj) if panel.context else {}
+        with context.push(extra):
+            html.append(engine.get_template(panel.template).render(context))
+    return mark_safe("".join(html))

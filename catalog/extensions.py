@@ -1,0 +1,67 @@
+"""Extension points: how other apps add to the catalog's pages without the catalog importing them.
+
+The catalog renders whatever is registered, in ``order``; apps register from their ``AppConfig.ready()``,
+the way contrib apps re-register admin classes. Slots:
+
+- ``song_badges``: beside the genre chip in the song page's header;
+- ``song_sections``: sections of the song page, after the genre probabilities;
+- ``song_columns``: a column of every song table (``heading`` is its header; the cell's template sees ``song``);
+- ``home_sections``: sections of the home page, before "Recently added".
+
+A panel's ``context`` function gets the request and the page's object (the song, or ``None`` on the home page)
+and returns extra template variables; it runs once per rendering, so keep per-row panels free of queries and
+add what they need to song lists with :func:`register_song_list_hook`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+SLOTS = ("song_badges", "song_sections", "song_columns", "home_sections")
+
+PanelContext = Callable[[HttpRequest, Any], dict[str, Any]]
+SongListHook = Callable[[QuerySet], QuerySet]
+
+
+@dataclass(frozen=True)
+class Panel:
+    template: str
+    context: PanelContext | None = None
+    order: int = 100
+    heading: str = ""
+
+
+_panels: dict[str, list[Panel]] = {slot: [] for slot in SLOTS}
+_song_list_hooks: list[SongListHook] = []
+
+
+def register_panel(
+    slot: str, template: str, *, context: PanelContext | None = None, order: int = 100, heading: str = ""
+) -> Panel:
+    """Add ``template`` to ``slot``; registering the same template twice (a reloaded app) keeps one."""
+    if slot not in _panels:
+        raise ValueError(f"unknown slot {slot!r}; the catalog has {', '.join(SLOTS)}")
+    panel = Panel(template=template, context=context, order=order, heading=heading)
+    _panels[slot] = sorted([p for p in _panels[slot] if p.template != template] + [panel], key=lambda p: p.order)
+    return panel
+
+
+def panels(slot: str) -> list[Panel]:
+    return list(_panels[slot])
+
+
+def register_song_list_hook(hook: SongListHook) -> None:
+    """``hook(queryset)`` runs on every song list the catalog shows, e.g. to ``select_related`` a panel's data."""
+    if hook not in _song_list_hooks:
+        _song_list_hooks.append(hook)
+
+
+def extend_song_list(songs: QuerySet) -> QuerySet:
+    for hook in _song_list_hooks:
+        songs = hook(songs)
+    return songs
