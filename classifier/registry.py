@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from catalog.models import Song
 
+from .artefacts import live_dir
 from .models import ModelVersion, ReclassifyJob, TrainingJob
 
 logger = logging.getLogger(__name__)
@@ -27,7 +28,13 @@ RECLASSIFY_BATCH_SIZE = 50
 
 
 def artefact_dir(version: ModelVersion) -> Path:
+    """The model's artefact directory, of complete versions of its files (classifier.artefacts)."""
     return Path(settings.SKYBEAT_MODELS_DIR) / version.artefact_path
+
+
+def live_artefact_dir(version: ModelVersion) -> Path:
+    """The folder of the model's live files."""
+    return live_dir(artefact_dir(version))
 
 
 def artefact_problem(version: ModelVersion) -> str | None:
@@ -36,14 +43,14 @@ def artefact_problem(version: ModelVersion) -> str | None:
 
     if not version.artefact_path:
         return "the model has no artefact path"
-    directory = artefact_dir(version)
+    directory = live_artefact_dir(version)
     manifest_path = directory / MANIFEST
     if not manifest_path.is_file():
         from .inference import SHIPPED_MODELS_DIR
 
         if version.architecture == ModelVersion.Architecture.PRETRAINED_TAGS or (
                 SHIPPED_MODELS_DIR / version.artefact_path / MANIFEST).is_file():
-            return f"not loaded yet: a worker writes {directory} when it first loads the model"
+            return f"not loaded yet: a worker writes {artefact_dir(version)} when it first loads the model"
         return f"the model files are missing: no {manifest_path}"
     try:
         manifest = json.loads(manifest_path.read_text())
