@@ -3,9 +3,9 @@
 An artefact directory (``SKYBEAT_MODELS_DIR/<artefact_path>``) holds versions ``v-<ns>-<id>/`` and ``CURRENT``, a
 small file naming the live one. A save writes a whole new version beside the live one, then renames a temporary
 file over ``CURRENT``: a loader that reads ``CURRENT`` once sees one complete version, the old or the new, never
-a missing directory or a mix. Older versions are removed after the switch, except the one it replaced (a loader
-may still be reading it). A directory without ``CURRENT`` (the models shipped in the source tree, artefacts saved
-before versions existed) is its own live version.
+a missing directory or a mix. A version replaced more than KEEP_REPLACED_S ago is removed at the next switch (a
+loader may still be reading a recently replaced one). A directory without ``CURRENT`` (the models shipped in the
+source tree, artefacts saved before versions existed) is its own live version.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 CURRENT = "CURRENT"
 VERSION_PREFIX = "v-"
 STAGING_PREFIX = ".staging-"
+KEEP_REPLACED_S = 600  # far longer than a worker takes to read a model's files
 
 
 def live_dir(directory: str | Path) -> Path:
@@ -45,16 +46,22 @@ def save_version(directory: str | Path, write: Callable[[Path], object]) -> Path
     try:
         write(staging)
         with _locked(directory):
-            replaced = live_dir(directory)
             version = directory / f"{VERSION_PREFIX}{time.time_ns()}-{staging.name.removeprefix(STAGING_PREFIX)}"
             os.rename(staging, version)
             _point(directory, version.name)
-            for old in directory.glob(f"{VERSION_PREFIX}*"):
-                if old.name not in (version.name, replaced.name):
-                    shutil.rmtree(old, ignore_errors=True)
+            _prune(directory, version)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return version
+
+
+def _prune(directory: Path, live: Path) -> None:
+    """Remove the versions replaced more than KEEP_REPLACED_S ago: each was replaced when the next one was made."""
+    made_ns = {path: int(path.name.split("-")[1]) for path in directory.glob(f"{VERSION_PREFIX}*-*")}
+    versions = sorted(made_ns, key=made_ns.get)
+    for old, successor in zip(versions, versions[1:]):
+        if old != live and time.time_ns() - made_ns[successor] > KEEP_REPLACED_S * 10**9:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _point(directory: Path, name: str) -> None:

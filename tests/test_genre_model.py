@@ -15,7 +15,7 @@ configure_tensorflow_threads(1)
 
 import keras  # noqa: E402
 
-from classifier import networks  # noqa: E402
+from classifier import artefacts, networks  # noqa: E402
 from classifier.backbones import EMBEDDING_DIM, load_musicnn  # noqa: E402
 from classifier.features import FrameSettings, song_frames  # noqa: E402
 from classifier.genre_model import (  # noqa: E402
@@ -103,17 +103,18 @@ def test_crnn_models_save_load_give_the_same_outputs(frames, tmp_path):
             np.testing.assert_allclose(a, b, atol=1e-5)
 
 
-def test_save_replaces_atomically(tmp_path):
+def test_save_replaces_atomically_and_prunes_versions_replaced_a_while_ago(tmp_path, monkeypatch):
     model = small_crnn_model()
     first = save_genre_model(model, tmp_path / "m")
     model.genres = ["a", "b", "c", "d"]
     second = save_genre_model(model, tmp_path / "m")
-    third = save_genre_model(model, tmp_path / "m")
     assert load_genre_model(tmp_path / "m").genres == ["a", "b", "c", "d"]
-    assert (tmp_path / "m" / "CURRENT").read_text() == third.name
-    assert not first.exists() and second.is_dir()  # pruned, but the version the switch replaced stays a while
+    assert (tmp_path / "m" / "CURRENT").read_text() == second.name
+    assert first.is_dir()  # replaced just now: a loader may still be reading it
+    monkeypatch.setattr(artefacts, "KEEP_REPLACED_S", 0)
+    third = save_genre_model(model, tmp_path / "m")
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == [".lock", "CURRENT", third.name]
     assert [p.name for p in tmp_path.iterdir()] == ["m"]
-    assert not [p for p in (tmp_path / "m").iterdir() if p.name.startswith(".staging")]
 
 
 def test_a_loader_never_sees_a_half_swapped_artefact_while_it_is_saved_again(pretrained, tmp_path):
