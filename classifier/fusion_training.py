@@ -24,13 +24,13 @@ from pathlib import Path
 
 import keras
 import numpy as np
-from django.conf import settings
 
 from .datasets import LabelledClip, frame_sequences, song_folds
 from .fusion import Calibration, Fusion, Holdout, fit_fusion, holdout_fusion, reliability, song_probs, tag_evidence
 from .genre_model import FUSION_BACKBONES, FusionGenreModel, default_genre_tags, fusion_tag_columns
 from .model_cards import CARD_FILE, card_header, save_and_register
 from .networks import build_crnn_head
+from .registry import live_artefact_dir
 from .training import SongInputs, pad_songs
 from .training_options import FIT_SHARE, PREPARE_SHARE, Progress, ProgressCallback, TrainingOptions, TrainingResult
 
@@ -284,4 +284,4 @@ def train_fusion(name: str, songs: list[SongInputs], skipped: list[dict], cache_
     model, card = fit_fusion_model(name, songs, skipped, cache_stats, options, source, report, started, retired)
     version = save_and_register(name, model, card)
     report(Progress(1.0, f"registered {name}", eta_s=0.0))
-    return TrainingResult(version, card, Path(settings.SKYBEAT_MODELS_DIR) / name / CARD_FILE, [], cache_stats)
+    return TrainingResult(version, card, live_artefact_dir(version) / CARD_FILE, [], cache_stats)
