@@ -178,15 +178,17 @@ def load_version(version: ModelVersion) -> GenreModel:
 
     configure_threads()
     directory = registry.artefact_dir(version)
-    if not (live_dir(directory) / MANIFEST).exists():
-        shipped = SHIPPED_MODELS_DIR / version.artefact_path
-        if (shipped / MANIFEST).is_file():  # a model that comes with SKYBEAT: installed from the source tree
-            install_shipped_model(shipped, directory)
-            logger.info("Installed the shipped model %s in %s", version.name, directory)
-        elif version.architecture == ModelVersion.Architecture.PRETRAINED_TAGS:
-            # Derived from the installed musicnn package only: safe to (re)create; several workers may race here.
-            save_genre_model(build_pretrained_tags_model(), directory)
-            logger.info("Wrote the pretrained-tags model to %s", directory)
+    shipped = SHIPPED_MODELS_DIR / version.artefact_path
+    installed = live_dir(directory) / MANIFEST
+    if (shipped / MANIFEST).is_file() and not (installed.is_file()
+                                                and installed.read_bytes() == (shipped / MANIFEST).read_bytes()):
+        # A model that comes with SKYBEAT: installed from the source tree, again when an upgrade rebuilt it.
+        install_shipped_model(shipped, directory)
+        logger.info("Installed the shipped model %s in %s", version.name, directory)
+    elif not installed.exists() and version.architecture == ModelVersion.Architecture.PRETRAINED_TAGS:
+        # Derived from the installed musicnn package only: safe to (re)create; several workers may race here.
+        save_genre_model(build_pretrained_tags_model(), directory)
+        logger.info("Wrote the pretrained-tags model to %s", directory)
     genre_model = load_genre_model(directory)
     if genre_model.genres != version.genres or genre_model.settings.to_dict() != version.feature_params:
         logger.warning("Model %s: the registry disagreed with its files; the files win", version.name)
