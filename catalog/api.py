@@ -11,7 +11,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 
-from . import services
+from . import extensions, services
 from .forms import SongFilterForm
 from .ingest import ingest_uploads, too_large_message
 from .models import ListeningEvent, Song
@@ -50,7 +50,8 @@ SONG_FILTERS = [
     OpenApiParameter("uploader", str, description="Username of the uploader"),
     OpenApiParameter("status", str, enum=Song.Status.values),
     OpenApiParameter("sort", str, enum=list(services.SORTS)),
-    OpenApiParameter("mood", str, description="Nearest first to this mood (songs without a mood are left out)"),
+    *(OpenApiParameter(song_filter.name, str, description=song_filter.description)
+      for song_filter in extensions.song_filters()),  # other apps' filters, e.g. moods' "mood"
 ]
 
 
@@ -79,8 +80,8 @@ class SongViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Destr
             raise ValidationError(form.errors.get_json_data())
         try:
             return services.search_songs(self.request.user, **form.filters())
-        except ValueError as exc:  # an unknown mood
-            raise ValidationError({"mood": [str(exc)]}) from exc
+        except extensions.SongFilterError as exc:  # e.g. an unknown mood
+            raise ValidationError({exc.field: [str(exc)]}) from exc
 
     @extend_schema(
         summary="Upload one or more audio files",

@@ -104,15 +104,16 @@ def reclassify(songs: QuerySet) -> int:
 
 def with_list_relations(songs: QuerySet) -> QuerySet:
     """What a song row shows without another query per row (the timeline, large and unused in rows, stays behind)."""
-    songs = songs.select_related("audio", "top_genre", "uploaded_by", "mood").defer("timeline")
+    songs = songs.select_related("audio", "top_genre", "uploaded_by").defer("timeline")
     return extensions.extend_song_list(songs)
 
 
 def search_songs(user, *, q: str = "", genre: Genre | None = None, uploader: str = "", status: str = "",
-                 sort: str = "newest", mood: str = "") -> QuerySet:
+                 sort: str = "newest", **extra_filters) -> QuerySet:
     """The songs ``user`` may see, filtered and sorted as the library page and the API ask.
 
-    Raises ValueError, with a message for the user, for a ``mood`` that names no mood.
+    ``extra_filters`` are those other apps registered (:func:`catalog.extensions.register_song_filter`); raises
+    :class:`catalog.extensions.SongFilterError`, with a message for the user, for a value that names nothing.
     """
     songs = Song.objects.visible_to(user)
     if q:
@@ -124,11 +125,7 @@ def search_songs(user, *, q: str = "", genre: Genre | None = None, uploader: str
     if status:
         songs = songs.filter(status=status)
     songs = songs.order_by(*SORTS.get(sort or "newest", SORTS["newest"]))
-    if mood:
-        from moods.profile import songs_near_mood  # only when asked: moods is optional for the catalog
-
-        songs = songs_near_mood(songs, mood)
-    return with_list_relations(songs)
+    return with_list_relations(extensions.filter_songs(songs, extra_filters))
 
 
 def genre_songs(user, genre: Genre) -> QuerySet:
