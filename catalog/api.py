@@ -24,6 +24,7 @@ from .serializers import (
     SongDetailSerializer,
     SongSerializer,
     SongStatusSerializer,
+    UploadOptionsSerializer,
     UploadRequestSerializer,
     UploadResponseSerializer,
 )
@@ -66,7 +67,7 @@ class SongViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Destr
     def get_queryset(self):
         songs = Song.objects.visible_to(self.request.user)
         if self.action == "retrieve":
-            return songs.select_related("audio", "top_genre", "uploaded_by", "classified_with")
+            return songs.select_related("audio", "top_genre", "uploaded_by")
         return services.with_list_relations(songs)
 
     def get_serializer_class(self):
@@ -99,10 +100,9 @@ class SongViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Destr
             return Response({"detail": too_large_message()}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         if not files:
             raise ValidationError({"file": ["Attach at least one audio file in the `file` field."]})
-        visibility = request.data.get("visibility") or Song.Visibility.SHARED
-        if visibility not in Song.Visibility.values:
-            raise ValidationError({"visibility": [f"Choose one of: {', '.join(Song.Visibility.values)}."]})
-        outcomes = ingest_uploads(files, request.user, visibility)
+        options = UploadOptionsSerializer(data=request.data)
+        options.is_valid(raise_exception=True)
+        outcomes = ingest_uploads(files, request.user, options.validated_data["visibility"])
         body = UploadResponseSerializer({"uploads": outcomes}, context=self.get_serializer_context()).data
         if any(outcome.created for outcome in outcomes):
             code = status.HTTP_201_CREATED

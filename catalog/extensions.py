@@ -13,7 +13,8 @@ and returns extra template variables; it runs once per rendering, so keep per-ro
 add what they need to song lists with :func:`register_song_list_hook`.
 
 Song lists take extra filters too (:func:`register_song_filter`): the library page's form and the API's
-query parameters gain a field, and the search applies the filter when it is given.
+query parameters gain a field, and the search applies the filter when it is given. The API's song detail takes
+extra read-only fields (:func:`register_song_detail_field`).
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ class SongFilterError(ValueError):
 
 
 _song_filters: dict[str, SongFilter] = {}
+_song_detail_fields: dict[str, Any] = {}
 
 
 def register_panel(
@@ -111,3 +113,12 @@ def filter_songs(songs: QuerySet, filters: dict[str, Any]) -> QuerySet:
         except ValueError as exc:
             raise SongFilterError(name, str(exc)) from exc
     return songs
+
+
+def register_song_detail_field(name: str, field: Any) -> None:
+    """Add the read-only serializer ``field`` (a REST framework field) as ``name`` to the API's song detail."""
+    _song_detail_fields[name] = field
+
+
+def song_detail_fields() -> dict[str, Any]:
+    return dict(_song_detail_fields)

@@ -32,7 +32,7 @@ def visible_song(request: HttpRequest, pk: int, *relations: str) -> Song:
 def song_page_song(request: HttpRequest, pk: int) -> Song:
     """:func:`visible_song` with what the song page and the other apps' panels on it show."""
     return get_object_or_404(extensions.extend_song_list(
-        Song.objects.visible_to(request.user).select_related("audio", "top_genre", "uploaded_by", "classified_with")
+        Song.objects.visible_to(request.user).select_related("audio", "top_genre", "uploaded_by")
     ), pk=pk)
 
 

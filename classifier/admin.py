@@ -124,4 +124,4 @@ class ReclassifyJobAdmin(admin.ModelAdmin):
         return progress_bar(job)
 
 
-from . import admin_training  # noqa: E402,F401  (training admin, written by the training engineer)
+from . import admin_training, catalog_admin  # noqa: E402,F401  (training admin; additions to the catalog's admin)

@@ -26,7 +26,7 @@ from .fusion import Calibration, Fusion, fit_fusion, reliability, song_probs, ta
 from .genre_model import FUSION_BACKBONES, FusionGenreModel, default_genre_tags, fusion_tag_columns
 from .model_cards import CARD_FILE, card_header, save_and_register
 from .networks import build_crnn_head
-from .training import SongInputs, pad_songs
+from .song_batches import SongInputs, pad_songs
 from .training_options import FIT_SHARE, PREPARE_SHARE, Progress, ProgressCallback, TrainingOptions, TrainingResult
 
 CV_FOLDS = 5

@@ -3,7 +3,7 @@
 Architectures (``classifier.models.ModelVersion.Architecture``):
 
 - ``pretrained-tags``: no training needed. The pretrained musicnn taggers (MSD and MTT) tag every frame; the
-  tags that name genres are mapped onto SKYBEAT's default genres (:data:`GENRE_TABLE`) and calibrated (see
+  tags that name genres are mapped onto SKYBEAT's default genres (:data:`GENRE_TAGS`) and calibrated (see
   :class:`PretrainedTagsGenreModel`).
 - ``crnn-feature-extractor``: a frozen musicnn backbone embeds each frame; a trained CRNN head classifies them.
 - ``crnn-fine-tune`` / ``crnn-from-scratch``: one trained Keras network from frames to genres.
@@ -37,46 +37,32 @@ class ModelLoadError(Exception):
     """A genre model artefact cannot be used; the message says why."""
 
 
-class GenreRow(NamedTuple):
-    slug: str
-    name: str
-    colour: str
-    description: str
-    msd_tags: tuple[str, ...]  # MSD_musicnn tags naming this genre
-    mtt_tags: tuple[str, ...]  # MTT_musicnn tags naming this genre
+class GenreTags(NamedTuple):
+    msd: tuple[str, ...]  # MSD_musicnn tags naming this genre
+    mtt: tuple[str, ...]  # MTT_musicnn tags naming this genre
 
 
-# SKYBEAT's default genres, and which pretrained tags name each one (only tags that name a genre or a sub-genre
-# of it; instruments, moods and decades are left out). Reggae has no tag in either tagger, so the pretrained-tags
-# model cannot predict it; a trained model can.
-GENRE_TABLE: list[GenreRow] = [
-    GenreRow("blues", "Blues", "#3b6fb6", "Twelve-bar forms, blue notes, guitar and voice.", ("blues",), ()),
-    GenreRow("classical", "Classical", "#b08d57", "Orchestral, chamber and solo art music.", (),
-             ("classical", "classic", "harpsichord", "opera", "choral")),
-    GenreRow("country", "Country", "#c8762b", "American roots: steel guitar, fiddle, storytelling.",
-             ("country",), ("country",)),
-    GenreRow("disco", "Disco", "#c86dd7", "Four-on-the-floor beat, strings, horns and falsetto: the 1970s dance floor.",
-             (), ()),
-    GenreRow("electronic", "Electronic", "#19b5c9", "Synthesisers and machines: techno, electronica, electro.",
-             ("electronic", "electronica", "electro"), ("electronic", "techno")),
-    GenreRow("folk", "Folk", "#7a9a3a", "Traditional and acoustic song.", ("folk",), ()),
-    GenreRow("hip-hop", "Hip-hop", "#8e44ad", "Rap over beats and samples.", ("Hip-Hop",), ()),
-    GenreRow("jazz", "Jazz", "#d4a017", "Swing, improvisation, extended harmony.", ("jazz",), ()),
-    GenreRow("metal", "Metal", "#8f9bb3", "Heavy distorted guitars, power and speed.",
-             ("metal", "heavy metal"), ("metal",)),
-    GenreRow("pop", "Pop", "#e84393", "Hooks, choruses and the charts.", ("pop", "indie pop"), ("pop",)),
-    GenreRow("punk", "Punk", "#d63031", "Short, fast, loud and raw.", ("punk",), ()),
-    GenreRow("reggae", "Reggae", "#27ae60", "Off-beat skank and deep bass from Jamaica.", (), ()),
-    GenreRow("rnb-soul", "R&B / Soul", "#a0522d", "Rhythm and blues, soul and their heirs.", ("soul", "rnb"), ()),
-    GenreRow("rock", "Rock", "#c0392b", "Guitars, bass and drums, from classic to alternative.",
-             ("rock", "classic rock", "alternative rock", "indie rock", "hard rock", "Progressive rock"), ("rock",)),
-    GenreRow("ambient", "Ambient", "#5f9ea0", "Atmosphere and texture over beat.", ("ambient", "chillout"),
-             ("ambient", "new age")),
-    GenreRow("dance", "Dance", "#f39c12", "Club music made for the dance floor: house, dance-pop.",
-             ("dance", "House"), ("dance",)),
-    GenreRow("funk", "Funk", "#e67e22", "Syncopated grooves, slap bass and horns.", ("funk",), ()),
-]
-DEFAULT_GENRES: list[tuple[str, str, str, str]] = [(r.slug, r.name, r.colour, r.description) for r in GENRE_TABLE]
+# Which pretrained tags name each of SKYBEAT's default genres (catalog.default_genres), by slug: only tags that
+# name a genre or a sub-genre of it (instruments, moods and decades are left out). Disco and reggae have no tag in
+# either tagger, so the pretrained-tags model cannot predict them; a trained model can.
+GENRE_TAGS: dict[str, GenreTags] = {
+    "blues": GenreTags(("blues",), ()),
+    "classical": GenreTags((), ("classical", "classic", "harpsichord", "opera", "choral")),
+    "country": GenreTags(("country",), ("country",)),
+    "electronic": GenreTags(("electronic", "electronica", "electro"), ("electronic", "techno")),
+    "folk": GenreTags(("folk",), ()),
+    "hip-hop": GenreTags(("Hip-Hop",), ()),
+    "jazz": GenreTags(("jazz",), ()),
+    "metal": GenreTags(("metal", "heavy metal"), ("metal",)),
+    "pop": GenreTags(("pop", "indie pop"), ("pop",)),
+    "punk": GenreTags(("punk",), ()),
+    "rnb-soul": GenreTags(("soul", "rnb"), ()),
+    "rock": GenreTags(("rock", "classic rock", "alternative rock", "indie rock", "hard rock", "Progressive rock"),
+                      ("rock",)),
+    "ambient": GenreTags(("ambient", "chillout"), ("ambient", "new age")),
+    "dance": GenreTags(("dance", "House"), ("dance",)),
+    "funk": GenreTags(("funk",), ()),
+}
 
 
 def configure_tensorflow_threads(n: int) -> None:
@@ -149,7 +135,7 @@ class GenreModel:
 
 
 class PretrainedTagsGenreModel(GenreModel):
-    """Genres from the pretrained MSD and MTT musicnn taggers' genre tags (:data:`GENRE_TABLE`), no training.
+    """Genres from the pretrained MSD and MTT musicnn taggers' genre tags (:data:`GENRE_TAGS`), no training.
 
     Calibration, per frame:
 
@@ -209,14 +195,13 @@ class PretrainedTagsGenreModel(GenreModel):
 
 
 def build_pretrained_tags_model(settings: FrameSettings | None = None) -> PretrainedTagsGenreModel:
-    """The out-of-the-box genre model: :data:`GENRE_TABLE`'s genres that have tags, from both musicnn taggers."""
+    """The out-of-the-box genre model: :data:`GENRE_TAGS`' genres, from both musicnn taggers."""
     from classifier.backbones import load_musicnn
 
-    rows = [row for row in GENRE_TABLE if row.msd_tags or row.mtt_tags]
-    tag_columns = {"MSD_musicnn": {r.slug: list(r.msd_tags) for r in rows if r.msd_tags},
-                   "MTT_musicnn": {r.slug: list(r.mtt_tags) for r in rows if r.mtt_tags}}
+    tag_columns = {"MSD_musicnn": {slug: list(tags.msd) for slug, tags in GENRE_TAGS.items() if tags.msd},
+                   "MTT_musicnn": {slug: list(tags.mtt) for slug, tags in GENRE_TAGS.items() if tags.mtt}}
     mean_logits = {name: load_musicnn(name).training_mean_logits().tolist() for name in tag_columns}
-    return PretrainedTagsGenreModel([r.slug for r in rows], settings or FrameSettings(), tag_columns, mean_logits)
+    return PretrainedTagsGenreModel(list(GENRE_TAGS), settings or FrameSettings(), tag_columns, mean_logits)
 
 
 class _KerasGenreModel(GenreModel):
@@ -314,9 +299,8 @@ def fusion_tag_columns(genres: list[str], tags: dict[str, dict[str, list[str]]])
 
 
 def default_genre_tags() -> dict[str, dict[str, list[str]]]:
-    """:data:`GENRE_TABLE`'s tags per genre slug and tagger."""
-    return {row.slug: {"MSD_musicnn": list(row.msd_tags), "MTT_musicnn": list(row.mtt_tags)}
-            for row in GENRE_TABLE if row.msd_tags or row.mtt_tags}
+    """:data:`GENRE_TAGS` per genre slug and tagger."""
+    return {slug: {"MSD_musicnn": list(tags.msd), "MTT_musicnn": list(tags.mtt)} for slug, tags in GENRE_TAGS.items()}
 
 
 class FusionGenreModel(_KerasGenreModel):

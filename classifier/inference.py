@@ -22,16 +22,15 @@ import numpy as np
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import Storage
-from django.db import OperationalError, transaction
+from django.db import OperationalError
 from django.utils import timezone
 
-from catalog.models import Genre, GenrePrediction, Song
-from catalog.services import reuse_classification
-from catalog.signals import song_classified
+from catalog.models import Song
 from skybeat.errors import InvalidAudio
 
 from . import registry
 from .models import ModelVersion
+from .results import reuse_classification, save_classification
 
 if TYPE_CHECKING:
     from .genre_model import GenreModel
@@ -44,7 +43,6 @@ CONCURRENCY_ENV = "SKYBEAT_WORKER_CONCURRENCY"
 TRANSIENT_ERRORS = (OperationalError, OSError)
 #: A model that failed to load is tried again after this long (not on every song).
 RELOAD_FAILED_AFTER_S = 60.0
-NEUTRAL_COLOUR = "#8888aa"
 #: Models that come with SKYBEAT (re-created by ``manage.py build_default_model``), one folder per artefact path.
 SHIPPED_MODELS_DIR = Path(__file__).resolve().parent / "shipped"
 PROBABILITY_DECIMALS = 4
@@ -267,52 +265,6 @@ def classify_song(song_id: int) -> Song | None:
     except InvalidAudio as exc:
         return mark_failed(song_id, audio_reason(exc))
     return save_classification(song_id, loaded, result, spectrogram)
-
-
-def save_classification(song_id: int, loaded: LoadedModel, result: FileClassification, spectrogram: str) -> Song | None:
-    """Replace the song's predictions under this model in one transaction, then announce them."""
-    with transaction.atomic():
-        song = Song.objects.select_for_update().filter(pk=song_id).first()
-        if song is None:
-            song_storage().delete(spectrogram)
-            return None
-        genres = ensure_genres(result.genres)
-        GenrePrediction.objects.filter(song=song, model_version_id=loaded.version_id).delete()
-        GenrePrediction.objects.bulk_create([
-            GenrePrediction(song=song, model_version_id=loaded.version_id, genre=genres[slug], probability=float(p))
-            for slug, p in zip(result.genres, result.song_probs, strict=True)
-        ])
-        top_slug, top_probability = result.top(1)[0]
-        song.top_genre = genres[top_slug]
-        song.top_probability = top_probability
-        song.genre_uncertain = result.uncertain
-        song.classified_with_id = loaded.version_id
-        song.timeline = result.timeline()
-        song.spectrogram.name = spectrogram
-        song.status = Song.Status.CLASSIFIED
-        song.failure_reason = ""
-        song.status_changed_at = timezone.now()
-        song.save(update_fields=["top_genre", "top_probability", "genre_uncertain", "classified_with", "timeline",
-                                 "spectrogram",
-                                 "status", "failure_reason", "status_changed_at"])
-        transaction.on_commit(lambda: song_classified.send(sender=Song, song_id=song_id))
-    logger.info("Song %s: %s (%.2f) with %s", song_id, top_slug, top_probability, loaded.name)
-    return song
-
-
-def ensure_genres(slugs: list[str]) -> dict[str, Genre]:
-    """The Genre rows for ``slugs``, creating those the database lacks (names from DEFAULT_GENRES if known)."""
-    from .genre_model import DEFAULT_GENRES
-
-    known = {genre.slug: genre for genre in Genre.objects.filter(slug__in=slugs)}
-    defaults = {slug: (name, colour, description) for slug, name, colour, description in DEFAULT_GENRES}
-    for slug in slugs:
-        if slug not in known:
-            name, colour, description = defaults.get(slug, (slug.replace("-", " ").title(), NEUTRAL_COLOUR, ""))
-            known[slug], _ = Genre.objects.get_or_create(
-                slug=slug, defaults={"name": name, "colour": colour, "description": description}
-            )
-    return known
 
 
 def save_spectrogram(audio_path: Path, sha256: str, genre_model: GenreModel) -> str:

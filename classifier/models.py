@@ -1,4 +1,4 @@
-"""Django records of the genre classifier: model versions and training jobs.
+"""Django records of the genre classifier: model versions, training jobs and which model classified each song.
 
 The Keras network definitions live in ``classifier/networks.py`` (``models.py`` is Django's module name).
 """
@@ -95,3 +95,14 @@ class ReclassifyJob(models.Model):
 
     def __str__(self) -> str:
         return f"Reclassify with {self.model_version.name}: {self.done}/{self.total}"
+
+
+class SongClassification(models.Model):
+    """Which model version gave a song its genre vector (catalog's GenrePrediction rows and the song's top genre)."""
+
+    song = models.OneToOneField("catalog.Song", on_delete=models.CASCADE, primary_key=True,
+                                related_name="classification")
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="classifications")
+
+    def __str__(self) -> str:
+        return f"{self.song_id} by {self.model_version_id}"

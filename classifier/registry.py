@@ -22,7 +22,6 @@ from .models import ModelVersion, ReclassifyJob, TrainingJob
 
 logger = logging.getLogger(__name__)
 
-PRETRAINED_NAME = "pretrained-tags"
 RECLASSIFY_BATCH_SIZE = 50
 
 
@@ -151,37 +150,3 @@ def fail_stalled_training_jobs() -> list[int]:
     for pk in ids:
         logger.warning("Training job %s failed: no progress for %d s", pk, stall_s)
     return ids
-
-
-def install_defaults(genre_model_cls, model_version_cls) -> None:
-    """Create the default genres and the active "pretrained-tags" model version (idempotent).
-
-    Takes the model classes so that the data migration can pass its historical models. The pretrained-tags
-    model predicts the default genres that the musicnn taggers have tags for.
-    """
-    from .features import FrameSettings
-    from .genre_model import GENRE_TABLE
-
-    for ordering, row in enumerate(GENRE_TABLE):
-        genre, created = genre_model_cls.objects.get_or_create(
-            slug=row.slug,
-            defaults={"name": row.name, "colour": row.colour, "description": row.description, "ordering": ordering},
-        )
-        if not created and not genre.description:  # made by another app's migration, without a description
-            genre_model_cls.objects.filter(pk=genre.pk).update(description=row.description)
-    version, _ = model_version_cls.objects.get_or_create(
-        name=PRETRAINED_NAME,
-        defaults={
-            "architecture": ModelVersion.Architecture.PRETRAINED_TAGS,
-            "genres": [row.slug for row in GENRE_TABLE if row.msd_tags or row.mtt_tags],
-            "feature_params": FrameSettings().to_dict(),
-            "artefact_path": PRETRAINED_NAME,
-            "model_card": {
-                "summary": "The pretrained musicnn taggers (MSD and MagnaTagATune) with their genre tags mapped "
-                "onto SKYBEAT's default genres and calibrated; no training on this library.",
-                "limits": "Genres without a tag in either tagger (reggae) are never predicted.",
-            },
-        },
-    )
-    if not model_version_cls.objects.filter(active=True).exists():
-        model_version_cls.objects.filter(pk=version.pk).update(active=True)

@@ -246,6 +246,9 @@ CELERY_TASK_ROUTES = {
     "classifier.tasks.*": {"queue": "classification"},
     "classifier.training_tasks.*": {"queue": "training"},
 }
+# The task that classifies one song (args: [song id]): the catalog publishes it by name for new and requeued songs,
+# on its "classification" queue, without importing the app that provides it.
+SKYBEAT_CLASSIFY_TASK = "classifier.tasks.classify_song"
 CELERY_BEAT_SCHEDULE = {
     "enqueue-pending-songs": {
         "task": "catalog.tasks.enqueue_pending_songs",

@@ -5,6 +5,8 @@ from django.template import Context, Engine
 
 from catalog import extensions
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.fixture
 def clean_slots(monkeypatch):

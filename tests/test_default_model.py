@@ -61,7 +61,7 @@ def test_classification_marks_a_song_unsure_below_the_models_threshold(default_m
     inference.classify_song(song.pk)
     song.refresh_from_db()
     threshold = inference.load_version(default_model).confidence_threshold
-    assert song.status == Song.Status.CLASSIFIED and song.classified_with_id == default_model.pk
+    assert song.status == Song.Status.CLASSIFIED and song.classification.model_version == default_model
     assert song.genre_uncertain == (song.top_probability < threshold)
 
 

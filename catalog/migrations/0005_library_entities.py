@@ -1,17 +1,14 @@
-"""Artists and albums as entities, playlists, stars and ratings; existing songs are linked to their artist and album
-from their stored artist, album and year (catalog.library.link_existing_songs)."""
+"""Artists and albums as entities, playlists, stars and ratings.
+
+Schema only: no install had songs before this migration, and a migration must not call live code (songs are
+linked to their artist and album at ingest, catalog.library).
+"""
 
 import django.core.validators
 import django.db.models.deletion
 import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
-
-from catalog.library import link_existing_songs
-
-
-def link_songs(apps, schema_editor):
-    link_existing_songs(*(apps.get_model("catalog", name) for name in ("Song", "Artist", "Album")))
 
 
 class Migration(migrations.Migration):
@@ -179,5 +176,4 @@ class Migration(migrations.Migration):
             model_name='star',
             constraint=models.UniqueConstraint(condition=models.Q(('artist__isnull', False)), fields=('user', 'artist'), name='star_once_per_artist'),
         ),
-        migrations.RunPython(link_songs, migrations.RunPython.noop),
     ]
