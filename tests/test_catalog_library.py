@@ -20,7 +20,7 @@ from tests.catalog_factories import fast_passwords, make_song, media_root, write
 from tests.subsonic_helpers import library as built_library  # noqa: F401
 from tests.subsonic_helpers import png_bytes, tagged_file, upload
 
-pytestmark = [pytest.mark.unit, pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords", "media_root")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords", "media_root")]
 
 
 def test_ingest_links_songs_to_normalised_artists_and_albums(built_library):

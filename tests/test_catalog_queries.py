@@ -10,7 +10,7 @@ from classifier.models import ModelVersion
 from moods.models import SongMood
 from tests.catalog_factories import fast_passwords, genre, listened, make_song  # noqa: F401
 
-pytestmark = [pytest.mark.unit, pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords")]
 
 MAX_QUERIES = 12  # session, user, count, page, filter form's genres, ...: a handful, never one per row
 

@@ -19,7 +19,7 @@ from moods.profile import MOOD_POINTS, songs_near_mood
 from .catalog_factories import audio_blob
 from .moods_factories import classified_song, history, listen, seeded_moods  # noqa: F401  (seeded_moods is a fixture)
 
-pytestmark = [pytest.mark.unit, pytest.mark.django_db, pytest.mark.usefixtures("seeded_moods")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("seeded_moods")]
 
 
 @pytest.fixture

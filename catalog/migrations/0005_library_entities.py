@@ -1,14 +1,37 @@
-"""Artists and albums as entities, playlists, stars and ratings.
-
-Schema only: no install had songs before this migration, and a migration must not call live code (songs are
-linked to their artist and album at ingest, catalog.library).
+"""Artists and albums as entities, playlists, stars and ratings; existing songs are linked to their artist and album
+from their stored artist, album and year, by the rules of catalog.library as of this migration (a copy: a
+migration never calls live code).
 """
+
+import unicodedata
 
 import django.core.validators
 import django.db.models.deletion
 import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
+
+UNKNOWN_ARTIST = "Unknown artist"
+UNKNOWN_ALBUM = "Unknown album"
+NAME_LENGTH = 300
+
+
+def name_key(name):
+    """The identity of a name: NFKC, case-folded, single spaces."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())[:NAME_LENGTH]
+
+
+def link_songs(apps, schema_editor):
+    """One artist per normalised name, one album per artist and normalised title (the earliest year seen)."""
+    Song, Artist, Album = (apps.get_model("catalog", name) for name in ("Song", "Artist", "Album"))
+    for song in Song.objects.filter(library_album__isnull=True).order_by("pk").iterator():
+        artist_name, title = song.artist or UNKNOWN_ARTIST, song.album or UNKNOWN_ALBUM
+        artist = Artist.objects.get_or_create(name_key=name_key(artist_name), defaults={"name": artist_name})[0]
+        album = Album.objects.get_or_create(artist=artist, title_key=name_key(title),
+                                            defaults={"title": title, "year": song.year})[0]
+        if album.year is None and song.year is not None:
+            Album.objects.filter(pk=album.pk).update(year=song.year)
+        Song.objects.filter(pk=song.pk).update(library_artist=artist, library_album=album)
 
 
 class Migration(migrations.Migration):
@@ -176,4 +199,5 @@ class Migration(migrations.Migration):
             model_name='star',
             constraint=models.UniqueConstraint(condition=models.Q(('artist__isnull', False)), fields=('user', 'artist'), name='star_once_per_artist'),
         ),
+        migrations.RunPython(link_songs, migrations.RunPython.noop),
     ]
