@@ -12,8 +12,6 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +24,7 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from catalog.models import Song
+from catalog.storage import local_file
 from skybeat.errors import InvalidAudio
 
 from . import registry
@@ -283,23 +282,6 @@ def save_spectrogram(audio_path: Path, sha256: str, genre_model: GenreModel) -> 
 def song_storage() -> Storage:
     """Where songs' spectrograms are stored."""
     return Song._meta.get_field("spectrogram").storage
-
-
-@contextmanager
-def local_file(storage: Storage, name: str) -> Iterator[Path]:
-    """A filesystem path for a stored file: the file itself on local storage, else a temporary copy."""
-    try:
-        local = storage.path(name)
-    except NotImplementedError:
-        local = None
-    if local is not None:
-        yield Path(local)
-        return
-    suffix = Path(name).suffix
-    with tempfile.NamedTemporaryFile(prefix="skybeat-audio-", suffix=suffix) as copy, storage.open(name, "rb") as src:
-        shutil.copyfileobj(src, copy)
-        copy.flush()
-        yield Path(copy.name)
 
 
 def mark_failed(song_id: int, reason: str) -> None:
