@@ -20,7 +20,7 @@ from catalog.models import Genre, GenreLabel
 from catalog.storage import local_file
 
 from . import labels
-from .genre_model import file_sha256
+from .model_store import file_sha256
 
 AUDIO_EXTENSIONS = (".wav", ".au", ".mp3", ".ogg", ".flac")
 #: Folder names of common labelled sets that differ from SKYBEAT's genre slugs (GTZAN writes "hiphop").

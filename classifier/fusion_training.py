@@ -19,8 +19,8 @@ from pathlib import Path
 
 import keras
 import numpy as np
-from django.conf import settings
 
+from .artefacts import live_artefact_dir
 from .datasets import LabelledClip, frame_sequences, song_folds
 from .fusion import Calibration, Fusion, fit_fusion, reliability, song_probs, tag_evidence
 from .genre_model import FUSION_BACKBONES, FusionGenreModel, default_genre_tags, fusion_tag_columns
@@ -215,4 +215,4 @@ def train_fusion(name: str, songs: list[SongInputs], skipped: list[dict], cache_
     model, card = fit_fusion_model(name, songs, skipped, cache_stats, options, source, report, started, retired)
     version = save_and_register(name, model, card)
     report(Progress(1.0, f"registered {name}", eta_s=0.0))
-    return TrainingResult(version, card, Path(settings.SKYBEAT_MODELS_DIR) / name / CARD_FILE, [], cache_stats)
+    return TrainingResult(version, card, live_artefact_dir(version) / CARD_FILE, [], cache_stats)

@@ -9,18 +9,16 @@ Architectures (``classifier.models.ModelVersion.Architecture``):
 - ``crnn-fine-tune`` / ``crnn-from-scratch``: one trained Keras network from frames to genres.
 
 An artefact is a directory: ``manifest.json`` (format version, architecture, genres, FrameSettings, backbones
-with their weight versions, and the SHA-256 of every other file) plus the architecture's files. Backbone weights
-are never copied into an artefact; they are re-read from the installed musicnn package, whose version must match.
+with their weight versions, and the SHA-256 of every other file) plus the architecture's files, saved as one
+version of the model's artefact directory (``classifier.artefacts``). Backbone weights are never copied into an
+artefact; they are re-read from the installed musicnn package, whose version must match.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
@@ -361,107 +359,3 @@ class FusionGenreModel(_KerasGenreModel):
             raise ModelLoadError(f"the head has {network.output['frames'].shape[-1]} outputs for "
                                  f"{len(fusion.head_genres)} genres")
         return cls(genres, settings, network, fusion, payload["tags"], payload["mean"], payload["std"])
-
-
-ARCHITECTURES: dict[str, type[GenreModel]] = {
-    cls.architecture: cls for cls in (PretrainedTagsGenreModel, CrnnFeatureExtractorGenreModel,
-                                      CrnnFineTuneGenreModel, CrnnFromScratchGenreModel, FusionGenreModel)
-}
-
-
-# --- artefacts ---------------------------------------------------------------------------------------------------
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def save_genre_model(model: GenreModel, directory: str | Path) -> Path:
-    """Write ``model`` to ``directory`` atomically: built in a temporary sibling directory, then renamed into
-    place (an existing artefact there is replaced). Returns the directory."""
-    from classifier.backbones import backbone_version
-
-    directory = Path(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-    try:
-        extra = model._save_files(staging)
-        manifest = {
-            "format_version": FORMAT_VERSION,
-            "architecture": model.architecture,
-            "genres": model.genres,
-            "frame_settings": model.settings.to_dict(),
-            "backbone_versions": {name: backbone_version(name) for name in extra["backbones"]},
-            "files": {p.name: file_sha256(p) for p in sorted(staging.iterdir())},
-            **extra,
-        }
-        (staging / MANIFEST).write_text(json.dumps(manifest, indent=1))
-        if directory.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old.", dir=directory.parent))
-            os.replace(directory, retired / "artefact")
-            os.replace(staging, directory)
-            shutil.rmtree(retired)
-        else:
-            os.replace(staging, directory)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return directory
-
-
-def _read_manifest(directory: Path) -> dict:
-    try:
-        manifest = json.loads((directory / MANIFEST).read_text())
-    except FileNotFoundError as exc:
-        raise ModelLoadError(f"no {MANIFEST} in {directory}") from exc
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelLoadError(f"unreadable {MANIFEST}: {exc}") from exc
-    if not isinstance(manifest, dict):
-        raise ModelLoadError(f"{MANIFEST} is not a JSON object")
-    version = manifest.get("format_version")
-    if version != FORMAT_VERSION:
-        raise ModelLoadError(f"artefact format {version!r} is not supported (this SKYBEAT reads {FORMAT_VERSION})")
-    return manifest
-
-
-def _check_files(directory: Path, manifest: dict) -> None:
-    from classifier.backbones import backbone_version
-
-    for name, digest in manifest["files"].items():
-        path = directory / name
-        if not path.is_file():
-            raise ModelLoadError(f"missing file {name}")
-        if file_sha256(path) != digest:
-            raise ModelLoadError(f"{name} is corrupt (checksum mismatch)")
-    for name, version in manifest["backbone_versions"].items():
-        try:
-            installed = backbone_version(name)
-        except (ValueError, RuntimeError) as exc:
-            raise ModelLoadError(f"backbone {name}: {exc}") from exc
-        if installed != version:
-            raise ModelLoadError(f"the model was made with backbone {version}, but {installed} is installed")
-
-
-def load_genre_model(directory: str | Path) -> GenreModel:
-    """The genre model saved in ``directory``. Raises ModelLoadError with the reason if it cannot be used."""
-    directory = Path(directory)
-    manifest = _read_manifest(directory)
-    architecture = manifest.get("architecture")
-    if architecture not in ARCHITECTURES:
-        raise ModelLoadError(f"unknown architecture {architecture!r}")
-    try:
-        cls = ARCHITECTURES[architecture]
-        genres = manifest["genres"]
-        if not genres or not all(isinstance(g, str) for g in genres):
-            raise ModelLoadError("the manifest's genres are not a list of slugs")
-        settings = FrameSettings.from_dict(manifest["frame_settings"])
-        _check_files(directory, manifest)
-        return cls._load_files(directory, manifest, genres, settings)
-    except ModelLoadError:
-        raise
-    except KeyError as exc:
-        raise ModelLoadError(f"the manifest lacks {exc}") from exc
-    except Exception as exc:  # anything a damaged artefact can raise (Keras, JSON, shapes): a reason, not a crash
-        raise ModelLoadError(f"{type(exc).__name__}: {exc}") from exc

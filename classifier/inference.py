@@ -27,7 +27,7 @@ from catalog.models import Song
 from catalog.storage import local_file
 from skybeat.errors import InvalidAudio
 
-from . import registry
+from .artefacts import SHIPPED_MODELS_DIR, artefact_dir, live_dir, save_version
 from .models import ModelVersion
 from .results import reuse_classification, save_classification
 
@@ -42,8 +42,6 @@ CONCURRENCY_ENV = "SKYBEAT_WORKER_CONCURRENCY"
 TRANSIENT_ERRORS = (OperationalError, OSError)
 #: A model that failed to load is tried again after this long (not on every song).
 RELOAD_FAILED_AFTER_S = 60.0
-#: Models that come with SKYBEAT (re-created by ``manage.py build_default_model``), one folder per artefact path.
-SHIPPED_MODELS_DIR = Path(__file__).resolve().parent / "shipped"
 PROBABILITY_DECIMALS = 4
 
 
@@ -170,11 +168,12 @@ def _fallback(version: ModelVersion, reason: str) -> LoadedModel:
 
 def load_version(version: ModelVersion) -> GenreModel:
     """Load ``version``'s files (writing the pretrained-tags artefact first if it was never written)."""
-    from .genre_model import MANIFEST, build_pretrained_tags_model, load_genre_model, save_genre_model
+    from .genre_model import MANIFEST, build_pretrained_tags_model
+    from .model_store import load_genre_model, save_genre_model
 
     configure_threads()
-    directory = registry.artefact_dir(version)
-    if not (directory / MANIFEST).exists():
+    directory = artefact_dir(version)
+    if not (live_dir(directory) / MANIFEST).exists():
         shipped = SHIPPED_MODELS_DIR / version.artefact_path
         if (shipped / MANIFEST).is_file():  # a model that comes with SKYBEAT: installed from the source tree
             install_shipped_model(shipped, directory)
@@ -185,7 +184,7 @@ def load_version(version: ModelVersion) -> GenreModel:
             logger.info("Wrote the pretrained-tags model to %s", directory)
     genre_model = load_genre_model(directory)
     if genre_model.genres != version.genres or genre_model.settings.to_dict() != version.feature_params:
-        logger.warning("Model %s: the registry disagreed with its files; the files win", version.name)
+        logger.warning("Model %s: its database row disagreed with its files; the files win", version.name)
         ModelVersion.objects.filter(pk=version.pk).update(
             genres=genre_model.genres, feature_params=genre_model.settings.to_dict()
         )
@@ -194,18 +193,9 @@ def load_version(version: ModelVersion) -> GenreModel:
 
 
 def install_shipped_model(shipped: Path, directory: Path) -> None:
-    """Copy a shipped artefact (model files, card and pictures) into place; a copy that another worker put
-    there meanwhile wins."""
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-    try:
-        shutil.copytree(shipped, staging, dirs_exist_ok=True)
-        try:
-            os.rename(staging, directory)
-        except OSError:  # the directory exists: installed by another worker
-            pass
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    """Copy a shipped artefact (model files, card and pictures) into the artefact directory ``directory`` as its
+    live version; workers racing here each install a complete copy."""
+    save_version(directory, lambda version: shutil.copytree(shipped, version, dirs_exist_ok=True))
 
 
 def warm_up(genre_model: GenreModel) -> None:

@@ -19,20 +19,20 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import keras
 import numpy as np
-from django.conf import settings
 
 from skybeat.errors import InvalidAudio
 
+from .artefacts import live_artefact_dir
 from .backbones import backbone_version, load_musicnn
 from .datasets import LabelledClip, TrainingError, check_counts, split_by_song
 from .embedding_cache import EmbeddingCache
 from .features import song_frames
-from .genre_model import ARCHITECTURES, FUSION_BACKBONES, fusion_frame_features
+from .genre_model import FUSION_BACKBONES, fusion_frame_features
 from .model_cards import CARD_FILE, model_card, new_model_name, save_and_register
+from .model_store import ARCHITECTURES
 from .networks import build_crnn_head, build_finetune_model, build_from_scratch_model
 from .song_batches import SongBatches, SongInputs, pad_songs
 from .training_options import (
@@ -239,7 +239,7 @@ def train(clips: list[LabelledClip], options: TrainingOptions, source: str,
                       cache_stats, time.monotonic() - started)
     version = save_and_register(name, genre_model_for(options, genres, network), card)
     report(Progress(1.0, f"registered {name}", epoch=len(history), metrics=_last_metrics(history), eta_s=0.0))
-    return TrainingResult(version, card, Path(settings.SKYBEAT_MODELS_DIR) / name / CARD_FILE, history, cache_stats)
+    return TrainingResult(version, card, live_artefact_dir(version) / CARD_FILE, history, cache_stats)
 
 
 def _last_metrics(history: list[dict]) -> dict[str, float]:

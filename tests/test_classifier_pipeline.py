@@ -11,10 +11,11 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.test import Client
 
-from catalog.models import Genre, GenrePrediction, Song
 from catalog.default_genres import NEUTRAL_COLOUR, genres_for
+from catalog.models import Genre, GenrePrediction, Song
 from catalog.signals import song_classified
-from classifier import inference, registry
+from classifier import inference
+from classifier.health import active_model_status
 from classifier.models import ModelVersion
 from classifier.tasks import classify_song
 from tests.audio_fixtures import write_garbage
@@ -56,7 +57,7 @@ def test_a_real_worker_classifies_an_upload(celery_worker_process, active_model,
     # song_classified fired in the worker: the moods app's receiver gave the song its mood.
     assert SongMood.objects.filter(song=song).exists()
     # The worker recorded a healthy load; enqueueing a deleted song's id just ends quietly.
-    assert registry.active_model_status() == {"loaded": True, "name": active_model.name, "error": None}
+    assert active_model_status() == {"loaded": True, "name": active_model.name, "error": None}
     assert classify_song.delay(10**9).get(timeout=60) is None
 
 

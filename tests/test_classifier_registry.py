@@ -1,4 +1,4 @@
-"""The model registry: the migration's default model, activation, library reclassification, retries, admin."""
+"""Model versions: the migration's default model, activation, library reclassification, retries, admin."""
 
 import json
 import os
@@ -6,15 +6,18 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 
 from catalog.models import Genre, Song
-from classifier import registry
+from classifier import dispatch, reclassify, tasks
 from classifier.models import ModelVersion, ReclassifyJob
+from skybeat.celery import app
 from tests.classifier_factories import active_model, forget_failed_loads, second_pretrained, upload_song  # noqa: F401
 
 
@@ -40,7 +43,7 @@ def test_a_fresh_install_has_the_shipped_model_active_and_pretrained_tags_select
 
 def test_activating_a_model_deactivates_the_others(active_model):
     other = second_pretrained()
-    assert registry.activate(other, reclassify=False) is None
+    assert dispatch.activate(other, reclassify=False) is None
     assert list(ModelVersion.objects.filter(active=True)) == [other]
     assert not ReclassifyJob.objects.exists()
 
@@ -51,9 +54,9 @@ def test_reclassifying_the_library_runs_batches_to_the_end(
     celery_worker_process, active_model, user, tmp_path, monkeypatch
 ):
     songs = [upload_song(tmp_path, user, genre, seed=20 + i) for i, genre in enumerate(("pulse", "drone", "chime"))]
-    monkeypatch.setattr(registry, "RECLASSIFY_BATCH_SIZE", 2)  # 3 songs: two batch tasks
+    monkeypatch.setattr(dispatch, "RECLASSIFY_BATCH_SIZE", 2)  # 3 songs: two batch tasks
     other = second_pretrained()
-    job = registry.activate(other, reclassify=True)
+    job = dispatch.activate(other, reclassify=True)
     assert job.total == 3
 
     deadline = time.monotonic() + 120
@@ -73,16 +76,45 @@ def test_reclassifying_the_library_runs_batches_to_the_end(
 def test_a_batch_stops_at_its_time_budget_and_hands_back_the_rest(active_model, user, tmp_path):
     songs = [upload_song(tmp_path, user, "pulse", seed=30 + i) for i in range(3)]
     job = ReclassifyJob.objects.create(model_version=active_model, total=3)
-    left = registry.reclassify_batch(job.pk, [s.pk for s in songs], budget_s=0)
+    left = reclassify.reclassify_batch(job.pk, [s.pk for s in songs], budget_s=0)
     assert left == [songs[1].pk, songs[2].pk]
     job.refresh_from_db()
     assert (job.done, job.finished_at) == (1, None)
     assert Song.objects.get(pk=songs[0].pk).status == Song.Status.CLASSIFIED
 
-    assert registry.reclassify_batch(job.pk, left, budget_s=60) == []
-    assert registry.reclassify_batch(job.pk, left, budget_s=60) == []  # a redelivered batch cannot overshoot
+    assert reclassify.reclassify_batch(job.pk, left, budget_s=60) == []
+    assert reclassify.reclassify_batch(job.pk, left, budget_s=60) == []  # a redelivered batch cannot overshoot
     job.refresh_from_db()
     assert job.done == 3 and job.finished_at is not None
+
+
+def test_the_sweep_finishes_a_stalled_job_with_nothing_left_and_stops_one_whose_model_was_replaced(
+    active_model, user, tmp_path, settings
+):
+    settings.SKYBEAT_RECLASSIFY_STALL_S = 900
+    now = timezone.now()
+    song = upload_song(tmp_path, user, "pulse", seed=60)
+    Song.objects.filter(pk=song.pk).update(created_at=now - timedelta(minutes=60), status=Song.Status.CLASSIFIED,
+                                           status_changed_at=now - timedelta(minutes=30))
+
+    def job(version: ModelVersion, created_min_ago: int, heartbeat_at) -> ReclassifyJob:
+        created = ReclassifyJob.objects.create(model_version=version, total=1, heartbeat_at=heartbeat_at)
+        ReclassifyJob.objects.filter(pk=created.pk).update(created_at=now - timedelta(minutes=created_min_ago))
+        return created
+
+    counted_lost = job(active_model, 40, None)  # its song was classified since it started; the count got lost
+    replaced = job(second_pretrained(), 20, now - timedelta(minutes=20))  # its song still to do
+    alive = job(active_model, 20, now)
+
+    assert tasks.resume_stalled_reclassify_jobs.apply().get() == 0  # nothing to send again
+    counted_lost, replaced, alive = (ReclassifyJob.objects.get(pk=j.pk) for j in (counted_lost, replaced, alive))
+    assert counted_lost.done == 1 and counted_lost.finished_at and not counted_lost.failed
+    assert replaced.failed and replaced.message == (
+        "Stopped with 1 song(s) left: pretrained-tags-again is no longer the active model.")
+    assert (alive.done, alive.finished_at, alive.message) == (0, None, "")
+    beat = settings.CELERY_BEAT_SCHEDULE["resume-stalled-reclassify-jobs"]
+    assert beat["task"] == tasks.resume_stalled_reclassify_jobs.name
+    assert app.amqp.router.route({}, beat["task"])["queue"].name == "default"
 
 
 def test_failed_songs_are_queued_again(active_model, user, tmp_path, django_capture_on_commit_callbacks):
@@ -91,7 +123,7 @@ def test_failed_songs_are_queued_again(active_model, user, tmp_path, django_capt
     Song.objects.filter(pk=failed.pk).update(status=Song.Status.FAILED, failure_reason="No usable model: x")
     Song.objects.filter(pk=fine.pk).update(status=Song.Status.CLASSIFIED)
     with django_capture_on_commit_callbacks() as callbacks:
-        assert registry.requeue_failed_songs() == 1
+        assert dispatch.requeue_failed_songs() == 1
     assert len(callbacks) == 1  # one publication of classify_song after the commit
     failed.refresh_from_db()
     assert (failed.status, failed.failure_reason) == (Song.Status.PENDING, "")
