@@ -1,4 +1,5 @@
-# SKYBEAT: `make run` serves the site and a worker; `make test` runs the whole test suite.
+# SKYBEAT: `make run` serves the site and a worker; `make test` runs the whole test suite, `make test-fast` its
+# unit tier (under a minute).
 VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
@@ -8,7 +9,7 @@ PORT ?= 8000
 # `make run` is for local use: DEBUG on (the settings' default is off, as production wants).
 DEBUG ?= 1
 
-.PHONY: install run test migrate run-packages test-packages
+.PHONY: install run test test-fast migrate run-packages test-packages
 
 # Debian packages: ffmpeg decodes M4A/AAC uploads (and makes the tests' MP3/M4A files); the browser tests
 # drive Chromium at /usr/bin/chromium; python3-venv only when the virtualenv is still to be created.
@@ -60,3 +61,7 @@ run: run-packages migrate
 
 test: test-packages install
 	SKYBEAT_VAR_DIR=$(CURDIR)/var/test $(PY) -m pytest $(PYTEST_ARGS)
+
+# The unit tier (pytest -m unit): the fast tests to run while changing code; `make test` runs every tier.
+test-fast: install
+	SKYBEAT_VAR_DIR=$(CURDIR)/var/test $(PY) -m pytest -m unit $(PYTEST_ARGS)

@@ -6,8 +6,8 @@
 Songs are MP3s (44.1 kHz stereo) looped from the two musicnn reference clips, built in a temporary directory.
 Per song, in a warm process: decode, mel and network time, real-time factor (song seconds per second of
 work) and the peak resident memory while classifying it. Then the network alone against the original musicnn
-TF1 graph (/work/shared/tools/musicnn_reference.py, run in its own process and environment) on the reference
-clips' 3 s patches. That environment is var/bench-venv: a venv that sees this project's packages through a .pth
+TF1 graph (../shared/tools/musicnn_reference.py, beside the repository; run in its own process and environment)
+on the reference clips' 3 s patches. That environment is var/bench-venv: a venv that sees this project's packages through a .pth
 file and adds tf-keras (what the original's tf.compat.v1.layers need), created with pip on first run.
 """
 

@@ -32,7 +32,7 @@ from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from catalog.models import AudioBlob, Genre, GenrePrediction, ListeningEvent, Song  # noqa: E402
-from classifier.models import ModelVersion  # noqa: E402
+from classifier.models import ModelVersion, SongClassification  # noqa: E402
 from moods import services  # noqa: E402
 from moods.models import AppliedListen, MoodSnapshot, SongMood  # noqa: E402
 
@@ -54,15 +54,16 @@ def populate(users: int, listens_per_user: int, songs: int, days: int, seed: int
         AudioBlob(sha256=f"{n:064x}", file=f"audio/bench-{n}.wav", size_bytes=1, audio_format="wav") for n in range(songs)
     )
     Song.objects.bulk_create(
-        Song(title=f"Bench song {n}", audio=blob, status=Song.Status.CLASSIFIED, classified_with=version)
-        for n, blob in enumerate(blobs)
+        Song(title=f"Bench song {n}", audio=blob, status=Song.Status.CLASSIFIED) for n, blob in enumerate(blobs)
     )
-    song_ids = list(Song.objects.filter(classified_with=version).values_list("pk", flat=True))
+    song_ids = list(Song.objects.filter(audio__in=blobs).values_list("pk", flat=True))
+    SongClassification.objects.bulk_create(
+        (SongClassification(song_id=song_id, model_version=version) for song_id in song_ids), batch_size=BATCH)
     predictions = []
     for song_id in song_ids:
         for genre, p in zip(genres, rng.dirichlet(np.full(len(genres), 0.3))):
             predictions.append(
-                GenrePrediction(song_id=song_id, model_version=version, genre=genre, probability=float(p))
+                GenrePrediction(song_id=song_id, genre=genre, probability=float(p))
             )
     GenrePrediction.objects.bulk_create(predictions, batch_size=BATCH)
     services.update_song_moods(song_ids)

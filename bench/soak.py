@@ -112,16 +112,15 @@ def reset_library() -> None:
     from django.conf import settings
     from django.core.management import call_command
 
-    from catalog.models import AudioBlob, Genre, Song
-    from classifier import registry
-    from classifier.models import ModelVersion
+    from catalog.models import AudioBlob, Song
+    from classifier.seeding import install_defaults
     from skybeat.celery import app
 
     call_command("migrate", "--noinput", verbosity=0)
     Song.objects.all().delete()
     AudioBlob.objects.all().delete()
     shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
-    registry.install_defaults(Genre, ModelVersion)
+    install_defaults()
     app.control.purge()
 
 

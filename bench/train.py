@@ -42,7 +42,8 @@ def run_mode(mode: str, args: dict, test_keys: list[str], cache_dir: str, out: m
     """One training run in this (fresh) process; puts its figures on ``out``."""
     setup_django(Path(cache_dir))
     from classifier.features import song_frames
-    from classifier.genre_model import configure_tensorflow_threads, load_genre_model
+    from classifier.genre_model import configure_tensorflow_threads
+    from classifier.model_store import load_genre_model
     from classifier.training import TrainingOptions, folder_dataset, train
     from django.conf import settings
 

@@ -83,7 +83,7 @@ def populate(songs: int, listens: int, users: int, seed: int) -> None:
     from django.utils import timezone
 
     from catalog.models import AudioBlob, Genre, ListeningEvent, Song
-    from classifier.models import ModelVersion
+    from classifier.models import ModelVersion, SongClassification
     from moods.models import MOOD_CHOICES, SongMood
 
     rng = np.random.default_rng(seed)
@@ -119,14 +119,15 @@ def populate(songs: int, listens: int, users: int, seed: int) -> None:
             done = classified[n]
             yield (f"Bench song {n}", artists[n % len(artists)], f"Album {n // 12}", 1960 + n % 64, blob_ids[shas[n]],
                    uploaders[n], created, "shared" if shared[n] else "private", "classified" if done else "pending", "",
-                   created, top_genres[n] if done else None, probabilities[n] if done else None,
-                   version.pk if done else None, "{}", "")
+                   created, top_genres[n] if done else None, probabilities[n] if done else None, "{}", "")
 
     copy_rows(Song, ["title", "artist", "album", "year", "audio", "uploaded_by", "created_at", "visibility", "status",
-                     "failure_reason", "status_changed_at", "top_genre", "top_probability", "classified_with",
-                     "timeline", "spectrogram"], song_rows(), songs)
+                     "failure_reason", "status_changed_at", "top_genre", "top_probability", "timeline", "spectrogram"],
+              song_rows(), songs)
     song_ids = np.array(Song.objects.order_by("pk").values_list("pk", flat=True))
     classified_ids = list(Song.objects.filter(status="classified").values_list("pk", flat=True))
+    copy_rows(SongClassification, ["song", "model_version"], ((song_id, version.pk) for song_id in classified_ids),
+              len(classified_ids))
     moods = [choice for choice, _ in MOOD_CHOICES]
     valence, arousal = rng.uniform(-1, 1, len(classified_ids)).round(3), rng.uniform(-1, 1, len(classified_ids)).round(3)
     copy_rows(SongMood, ["song", "valence", "arousal", "dominant", "moods", "updated_at"], (

@@ -3,8 +3,6 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.html import format_html
 
-from classifier import admin_training
-
 from . import services
 from .models import Album, Artist, Genre, GenreLabel, GenrePrediction, ListeningEvent, Playlist, Song
 
@@ -21,15 +19,11 @@ class ReadOnlyMixin:
 
 @admin.register(Genre)
 class GenreAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "colour", "ordering", "retired", "colour_swatch", *admin_training.GENRE_COLUMNS]
-    actions = admin_training.GENRE_ACTIONS  # merge two genres, retire genres (classifier.labels)
+    list_display = ["name", "slug", "colour", "ordering", "retired", "colour_swatch"]
     list_editable = ["colour", "ordering", "retired"]
     list_filter = ["retired"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
-
-    def get_queryset(self, request):
-        return admin_training.genre_queryset(super().get_queryset(request))
 
     @admin.display(description="Swatch")
     def colour_swatch(self, genre: Genre) -> str:
@@ -39,14 +33,14 @@ class GenreAdmin(admin.ModelAdmin):
 
 class PredictionInline(ReadOnlyMixin, admin.TabularInline):
     model = GenrePrediction
-    fields = ["model_version", "genre", "probability"]
+    fields = ["genre", "probability"]
     readonly_fields = fields
     extra = 0
     can_delete = False
-    ordering = ["model_version", "-probability"]
+    ordering = ["-probability"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("genre", "model_version")
+        return super().get_queryset(request).select_related("genre")
 
 
 @admin.register(Song)
@@ -60,12 +54,12 @@ class SongAdmin(admin.ModelAdmin):
     inlines = [PredictionInline]
     actions = ["reclassify_selected", "retry_failed"]
     readonly_fields = ["audio_link", "audio_details", "spectrogram_link", "status", "failure_reason", "status_changed_at",
-                       "top_genre", "top_probability", "classified_with", "timeline", "created_at"]
+                       "top_genre", "top_probability", "timeline", "created_at"]
     fieldsets = [
         (None, {"fields": ["title", "artist", "album", "year", "visibility", "uploaded_by"]}),
         ("File", {"fields": ["audio_link", "audio_details"]}),
         ("Classification", {"fields": ["status", "failure_reason", "status_changed_at", "top_genre", "top_probability",
-                                       "classified_with", "spectrogram_link", "timeline"]}),
+                                       "spectrogram_link", "timeline"]}),
     ]
     raw_id_fields = ["uploaded_by"]
 

@@ -11,7 +11,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 
-from . import services
+from . import extensions, services
 from .forms import SongFilterForm
 from .ingest import ingest_uploads, too_large_message
 from .models import ListeningEvent, Song
@@ -24,6 +24,7 @@ from .serializers import (
     SongDetailSerializer,
     SongSerializer,
     SongStatusSerializer,
+    UploadOptionsSerializer,
     UploadRequestSerializer,
     UploadResponseSerializer,
 )
@@ -50,7 +51,8 @@ SONG_FILTERS = [
     OpenApiParameter("uploader", str, description="Username of the uploader"),
     OpenApiParameter("status", str, enum=Song.Status.values),
     OpenApiParameter("sort", str, enum=list(services.SORTS)),
-    OpenApiParameter("mood", str, description="Nearest first to this mood (songs without a mood are left out)"),
+    *(OpenApiParameter(song_filter.name, str, description=song_filter.description)
+      for song_filter in extensions.song_filters()),  # other apps' filters, e.g. moods' "mood"
 ]
 
 
@@ -65,7 +67,7 @@ class SongViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Destr
     def get_queryset(self):
         songs = Song.objects.visible_to(self.request.user)
         if self.action == "retrieve":
-            return songs.select_related("audio", "top_genre", "uploaded_by", "classified_with")
+            return songs.select_related("audio", "top_genre", "uploaded_by")
         return services.with_list_relations(songs)
 
     def get_serializer_class(self):
@@ -79,8 +81,8 @@ class SongViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Destr
             raise ValidationError(form.errors.get_json_data())
         try:
             return services.search_songs(self.request.user, **form.filters())
-        except ValueError as exc:  # an unknown mood
-            raise ValidationError({"mood": [str(exc)]}) from exc
+        except extensions.SongFilterError as exc:  # e.g. an unknown mood
+            raise ValidationError({exc.field: [str(exc)]}) from exc
 
     @extend_schema(
         summary="Upload one or more audio files",
@@ -98,10 +100,9 @@ class SongViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Destr
             return Response({"detail": too_large_message()}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         if not files:
             raise ValidationError({"file": ["Attach at least one audio file in the `file` field."]})
-        visibility = request.data.get("visibility") or Song.Visibility.SHARED
-        if visibility not in Song.Visibility.values:
-            raise ValidationError({"visibility": [f"Choose one of: {', '.join(Song.Visibility.values)}."]})
-        outcomes = ingest_uploads(files, request.user, visibility)
+        options = UploadOptionsSerializer(data=request.data)
+        options.is_valid(raise_exception=True)
+        outcomes = ingest_uploads(files, request.user, options.validated_data["visibility"])
         body = UploadResponseSerializer({"uploads": outcomes}, context=self.get_serializer_context()).data
         if any(outcome.created for outcome in outcomes):
             code = status.HTTP_201_CREATED

@@ -1,7 +1,10 @@
 """Forms of the library pages; the API validates its query parameters with the same filter form."""
 
+import copy
+
 from django import forms
 
+from . import extensions
 from .models import Genre, Song
 from .services import SORTS
 
@@ -23,7 +26,15 @@ class SongFilterForm(forms.Form):
     uploader = forms.CharField(required=False, max_length=150, widget=forms.TextInput(attrs={"placeholder": "Username"}))
     status = forms.ChoiceField(choices=[("", "Any status"), *Song.Status.choices], required=False)
     sort = forms.ChoiceField(choices=[(key, SORT_LABELS[key]) for key in SORTS], required=False)
-    mood = forms.CharField(required=False, max_length=32)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for song_filter in extensions.song_filters():  # other apps' filters (catalog.extensions)
+            self.fields[song_filter.name] = copy.deepcopy(song_filter.field)
+
+    def extra_fields(self) -> list:
+        """The bound fields of the other apps' filters, to show their errors."""
+        return [self[song_filter.name] for song_filter in extensions.song_filters()]
 
     def filters(self) -> dict:
         """The valid filters (an invalid one is dropped on the page; the API refuses it instead)."""

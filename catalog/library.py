@@ -39,24 +39,20 @@ def tag_number(value: object) -> int | None:
 # --- Linking songs to their entities -----------------------------------------------------------------------------
 
 
-def entities_for(artist_name: str, album_artist_name: str, album_title: str, year: int | None,
-                 artist_model=Artist, album_model=Album) -> tuple:
-    """The (artist, album) entities of one song's tag texts, created when new.
-
-    The model classes are parameters so that the data migration can link existing songs with its historical models.
-    """
+def entities_for(artist_name: str, album_artist_name: str, album_title: str, year: int | None) -> tuple:
+    """The (artist, album) entities of one song's tag texts, created when new."""
     artist_name = artist_name or UNKNOWN_ARTIST
     album_artist_name = album_artist_name or artist_name
     album_title = album_title or UNKNOWN_ALBUM
-    artist = artist_model.objects.get_or_create(name_key=name_key(artist_name), defaults={"name": artist_name})[0]
+    artist = Artist.objects.get_or_create(name_key=name_key(artist_name), defaults={"name": artist_name})[0]
     album_artist = artist
     if name_key(album_artist_name) != artist.name_key:
-        album_artist = artist_model.objects.get_or_create(
+        album_artist = Artist.objects.get_or_create(
             name_key=name_key(album_artist_name), defaults={"name": album_artist_name})[0]
-    album, _ = album_model.objects.get_or_create(
+    album, _ = Album.objects.get_or_create(
         artist=album_artist, title_key=name_key(album_title), defaults={"title": album_title, "year": year})
     if album.year is None and year is not None:
-        album_model.objects.filter(pk=album.pk, year__isnull=True).update(year=year)
+        Album.objects.filter(pk=album.pk, year__isnull=True).update(year=year)
         album.year = year
     return artist, album
 
@@ -68,16 +64,6 @@ def link_song(song: Song, tags: dict[str, str] | None = None) -> None:
         song.artist, clean_text(tags.get("albumartist", ""), NAME_LENGTH), song.album, song.year)
     song.track_number, song.disc_number = tag_number(tags.get("track")), tag_number(tags.get("disc"))
     song.save(update_fields=["library_artist", "library_album", "track_number", "disc_number"])
-
-
-def link_existing_songs(song_model, artist_model, album_model) -> int:
-    """Link every song without an album from its stored artist, album and year (the data migration's step)."""
-    linked = 0
-    for song in song_model.objects.filter(library_album__isnull=True).order_by("pk").iterator():
-        artist, album = entities_for(song.artist, "", song.album, song.year, artist_model, album_model)
-        song_model.objects.filter(pk=song.pk).update(library_artist=artist, library_album=album)
-        linked += 1
-    return linked
 
 
 # --- What a person may see ------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""The song library: songs, their stored audio, genres, the classifier's predictions, people's labels, and
-listening history; artists and albums derived from the songs' tags; people's playlists, stars and ratings."""
+"""The song library: songs, their stored audio, genres, each song's genre vector (written by whichever app
+classifies songs), people's labels, and listening history; artists and albums derived from the songs' tags; people's playlists, stars and ratings."""
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -88,15 +88,12 @@ class Song(models.Model):
     failure_reason = models.TextField(blank=True)
     status_changed_at = models.DateTimeField(auto_now_add=True)
 
-    # Written by the classifier (denormalised for cheap browsing).
+    # Written by the app that classifies songs (denormalised for cheap browsing); it records which model did it.
     top_genre = models.ForeignKey(Genre, on_delete=models.SET_NULL, null=True, blank=True, related_name="top_songs")
     top_probability = models.FloatField(null=True, blank=True)
     genre_uncertain = models.BooleanField(
         default=False, help_text="The classifier is unsure: the top genre's probability is below its model's "
         "calibrated confidence threshold, so screens show it as a guess (\"Rock?\")",
-    )
-    classified_with = models.ForeignKey(
-        "classifier.ModelVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     timeline = models.JSONField(
         default=dict,
@@ -149,19 +146,17 @@ class Song(models.Model):
         """The stored audio (shared with every song of the same bytes)."""
         return self.audio.file
 
+
 class GenrePrediction(models.Model):
-    """One genre probability of one song under one model version (the song's genre vector, row by row)."""
+    """One genre probability of one song: its genre vector, row by row, from the latest classification."""
 
     song = models.ForeignKey(Song, on_delete=models.CASCADE, related_name="predictions")
-    model_version = models.ForeignKey("classifier.ModelVersion", on_delete=models.CASCADE, related_name="predictions")
     genre = models.ForeignKey(Genre, on_delete=models.CASCADE, related_name="predictions")
     probability = models.FloatField()
 
     class Meta:
         ordering = ["-probability"]
-        constraints = [
-            models.UniqueConstraint(fields=["song", "model_version", "genre"], name="one_prediction_per_genre")
-        ]
+        constraints = [models.UniqueConstraint(fields=["song", "genre"], name="one_prediction_per_genre")]
 
     def __str__(self) -> str:
         return f"{self.song_id}: {self.genre_id} {self.probability:.2f}"

@@ -52,7 +52,7 @@ def playlist_detail(request: HttpRequest, pk: int) -> HttpResponse:
     editable = playlists.can_edit(playlist, request.user)
     return render(request, "catalog/playlist_detail.html", {
         "playlist": playlist,
-        "songs": playlists.playlist_songs(playlist, request.user, ("uploaded_by", "mood")),
+        "songs": playlists.playlist_songs(playlist, request.user, ("uploaded_by",), song_table=True),
         "editable": editable,
         "remove_from": playlist if editable else None,
         "form": PlaylistForm(initial={"name": playlist.name, "comment": playlist.comment, "public": playlist.public})

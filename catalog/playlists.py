@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from django.db import transaction
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models import Count, Max, Prefetch, Q, QuerySet, Sum
 
+from . import extensions
 from .audio_probe import clean_text
 from .models import Playlist, PlaylistEntry, Song
 
@@ -42,8 +43,14 @@ def visible_entries(playlist: Playlist, user) -> QuerySet:
     return playlist.entries.filter(song__in=Song.objects.visible_to(user)).order_by("position", "id")
 
 
-def playlist_songs(playlist: Playlist, user, relations: Sequence[str] = ()) -> list[Song]:
-    entries = visible_entries(playlist, user).select_related(*(f"song__{name}" for name in ("top_genre", *relations)))
+def playlist_songs(playlist: Playlist, user, relations: Sequence[str] = (), *, song_table: bool = False) -> list[Song]:
+    """The songs ``user`` sees in the playlist, in order; ``song_table``: with what the other apps' columns show."""
+    entries = visible_entries(playlist, user)
+    if song_table:
+        songs = extensions.extend_song_list(Song.objects.select_related("top_genre", *relations))
+        entries = entries.prefetch_related(Prefetch("song", queryset=songs))
+    else:
+        entries = entries.select_related(*(f"song__{name}" for name in ("top_genre", *relations)))
     return [entry.song for entry in entries]
 
 

@@ -1,10 +1,12 @@
 """REST representations of songs, genres, uploads and listens."""
 
+import copy
+
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from . import services
+from . import extensions, services
 from .models import Genre, GenreLabel, GenrePrediction, ListeningEvent, Song
 
 
@@ -71,7 +73,6 @@ class SongDetailSerializer(SongSerializer):
         help_text='Per-frame genre scores: {"genres": [slug, ...], "frames": [[start_s, [p, ...]], ...]}; {} until classified',
     )
     spectrogram_url = serializers.SerializerMethodField()
-    classified_with = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
     sample_rate_hz = serializers.IntegerField(source="audio.sample_rate_hz", read_only=True, allow_null=True)
     channels = serializers.IntegerField(source="audio.channels", read_only=True, allow_null=True)
     size_bytes = serializers.IntegerField(source="audio.size_bytes", read_only=True)
@@ -80,9 +81,15 @@ class SongDetailSerializer(SongSerializer):
     class Meta(SongSerializer.Meta):
         fields = SongSerializer.Meta.fields + [
             "sample_rate_hz", "channels", "size_bytes", "sha256", "failure_reason", "status_changed_at",
-            "classified_with", "predictions", "label", "timeline", "spectrogram_url",
+            "predictions", "label", "timeline", "spectrogram_url",
         ]
         read_only_fields = fields
+
+    def get_fields(self) -> dict:
+        """The declared fields and those other apps added (catalog.extensions.register_song_detail_field)."""
+        fields = super().get_fields()
+        fields.update({name: copy.deepcopy(field) for name, field in extensions.song_detail_fields().items()})
+        return fields
 
     @extend_schema_field(PredictionSerializer(many=True))
     def get_predictions(self, song: Song) -> list:
@@ -112,11 +119,16 @@ class SongStatusSerializer(serializers.ModelSerializer):
         return song.get_absolute_url()
 
 
-class UploadRequestSerializer(serializers.Serializer):
-    """Documents the multipart upload (the view reads the files itself, one outcome per file)."""
+class UploadOptionsSerializer(serializers.Serializer):
+    """What an upload says besides its files (the view validates it; it reads the files itself, one outcome each)."""
+
+    visibility = serializers.ChoiceField(choices=Song.Visibility.choices, default=Song.Visibility.SHARED)
+
+
+class UploadRequestSerializer(UploadOptionsSerializer):
+    """The multipart upload, for the schema."""
 
     file = serializers.ListField(child=serializers.FileField(), help_text="One or more audio files")
-    visibility = serializers.ChoiceField(choices=Song.Visibility.choices, default=Song.Visibility.SHARED)
 
 
 class UploadOutcomeSerializer(serializers.Serializer):

@@ -1,4 +1,4 @@
-"""The catalog's business logic: queueing songs for the classifier, searching, listening, labels, deletion."""
+"""The catalog's business logic: queueing songs for classification, searching, listening, labels, deletion."""
 
 from __future__ import annotations
 
@@ -17,12 +17,11 @@ from django.utils import timezone
 from skybeat.queue import BrokerUnavailable, publish
 
 from . import extensions
-from .models import AudioBlob, Genre, GenreLabel, GenrePrediction, ListeningEvent, Song
-from .signals import listen_counted, song_classified
+from .models import AudioBlob, Genre, GenreLabel, ListeningEvent, Song
+from .signals import listen_counted
 
 logger = logging.getLogger(__name__)
 
-CLASSIFY_TASK = "classifier.tasks.classify_song"
 CLASSIFY_QUEUE = "classification"
 #: A song still "processing" this many seconds past the task's hard time limit (which ends any live run) lost its
 #: worker, e.g. to a SIGKILL: the sweep, every minute, queues it again.
@@ -47,13 +46,14 @@ SORTS: dict[str, tuple] = {
 
 
 def enqueue_classification(song_ids: Iterable[int]) -> dict[int, str]:
-    """Publish ``classify_song`` for each song; returns {song id: task id}, without the songs the broker refused.
+    """Publish the classification task (SKYBEAT_CLASSIFY_TASK) for each song; returns {song id: task id}, without
+    the songs the broker refused.
 
     When the broker is down the songs simply stay ``pending``: the periodic sweep publishes them later.
     """
     song_ids = list(song_ids)
     try:
-        task_ids = publish(CLASSIFY_TASK, ([song_id] for song_id in song_ids), queue=CLASSIFY_QUEUE)
+        task_ids = publish(settings.SKYBEAT_CLASSIFY_TASK, ([song_id] for song_id in song_ids), queue=CLASSIFY_QUEUE)
     except BrokerUnavailable as exc:
         task_ids = exc.published
         logger.warning(
@@ -104,15 +104,16 @@ def reclassify(songs: QuerySet) -> int:
 
 def with_list_relations(songs: QuerySet) -> QuerySet:
     """What a song row shows without another query per row (the timeline, large and unused in rows, stays behind)."""
-    songs = songs.select_related("audio", "top_genre", "uploaded_by", "mood").defer("timeline")
+    songs = songs.select_related("audio", "top_genre", "uploaded_by").defer("timeline")
     return extensions.extend_song_list(songs)
 
 
 def search_songs(user, *, q: str = "", genre: Genre | None = None, uploader: str = "", status: str = "",
-                 sort: str = "newest", mood: str = "") -> QuerySet:
+                 sort: str = "newest", **extra_filters) -> QuerySet:
     """The songs ``user`` may see, filtered and sorted as the library page and the API ask.
 
-    Raises ValueError, with a message for the user, for a ``mood`` that names no mood.
+    ``extra_filters`` are those other apps registered (:func:`catalog.extensions.register_song_filter`); raises
+    :class:`catalog.extensions.SongFilterError`, with a message for the user, for a value that names nothing.
     """
     songs = Song.objects.visible_to(user)
     if q:
@@ -124,11 +125,7 @@ def search_songs(user, *, q: str = "", genre: Genre | None = None, uploader: str
     if status:
         songs = songs.filter(status=status)
     songs = songs.order_by(*SORTS.get(sort or "newest", SORTS["newest"]))
-    if mood:
-        from moods.profile import songs_near_mood  # only when asked: moods is optional for the catalog
-
-        songs = songs_near_mood(songs, mood)
-    return with_list_relations(songs)
+    return with_list_relations(extensions.filter_songs(songs, extra_filters))
 
 
 def genre_songs(user, genre: Genre) -> QuerySet:
@@ -155,10 +152,8 @@ def genres_with_counts(user) -> list[Genre]:
 
 
 def song_predictions(song: Song) -> list:
-    """The song's genre vector under the model that classified it, most likely first."""
-    if song.classified_with_id is None:
-        return []
-    return list(song.predictions.filter(model_version_id=song.classified_with_id).select_related("genre"))
+    """The song's genre vector, most likely first."""
+    return list(song.predictions.select_related("genre"))
 
 
 # --- Listening ------------------------------------------------------------------------------------------------
@@ -263,36 +258,3 @@ def delete_song(song: Song) -> None:
             names.append(audio.file.name)
             audio.delete()
         transaction.on_commit(lambda: [default_storage.delete(name) for name in names])
-
-
-# --- Classification results -------------------------------------------------------------------------------------
-
-
-def reuse_classification(song_id: int, model_version_id: int) -> Song | None:
-    """Copy onto the song what this model found for another song of the same audio, and mark it classified.
-
-    Identical bytes give identical results, so the network need not run again. Returns the song, or None when no
-    song of its audio is classified with this model (or the song is gone). Announces ``song_classified``.
-    """
-    with transaction.atomic():
-        song = Song.objects.select_for_update().filter(pk=song_id).first()
-        source = None if song is None else (
-            Song.objects.filter(audio_id=song.audio_id, status=Song.Status.CLASSIFIED, classified_with_id=model_version_id)
-            .exclude(pk=song.pk).order_by("pk").first()
-        )
-        if source is None:
-            return None
-        GenrePrediction.objects.filter(song=song, model_version_id=model_version_id).delete()
-        GenrePrediction.objects.bulk_create([
-            GenrePrediction(song=song, model_version_id=model_version_id, genre_id=genre_id, probability=probability)
-            for genre_id, probability in source.predictions.filter(model_version_id=model_version_id)
-            .values_list("genre_id", "probability")
-        ])
-        copied = ["top_genre", "top_probability", "classified_with", "timeline", "spectrogram"]
-        for field in copied:
-            setattr(song, field, getattr(source, field))
-        song.status, song.failure_reason, song.status_changed_at = Song.Status.CLASSIFIED, "", timezone.now()
-        song.save(update_fields=[*copied, "status", "failure_reason", "status_changed_at"])
-        transaction.on_commit(lambda: song_classified.send(sender=Song, song_id=song_id))
-    logger.info("Song %s: classification of song %s reused (same audio, model %s)", song_id, source.pk, model_version_id)
-    return song

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from skybeat.errors import REFUSED_BODIES, refused_body_message
 
-from . import services
+from . import extensions, services
 from .audio_probe import SUPPORTED_TEXT
 from .forms import LabelForm, SongFilterForm, VisibilityForm
 from .ingest import ingest_uploads, too_large_message
@@ -27,6 +27,13 @@ PLAYS_PER_PAGE = 100
 def visible_song(request: HttpRequest, pk: int, *relations: str) -> Song:
     """The song if this user may see it; 404 otherwise (never revealing that it exists)."""
     return get_object_or_404(Song.objects.visible_to(request.user).select_related(*relations), pk=pk)
+
+
+def song_page_song(request: HttpRequest, pk: int) -> Song:
+    """:func:`visible_song` with what the song page and the other apps' panels on it show."""
+    return get_object_or_404(extensions.extend_song_list(
+        Song.objects.visible_to(request.user).select_related("audio", "top_genre", "uploaded_by")
+    ), pk=pk)
 
 
 def editable_song(request: HttpRequest, pk: int) -> Song:
@@ -51,15 +58,15 @@ def song_list(request: HttpRequest) -> HttpResponse:
     form.is_valid()  # invalid filters are shown with their error and left out
     try:
         songs = services.search_songs(request.user, **form.filters())
-    except ValueError as exc:  # an unknown mood: shown like the other invalid filters, and left out
-        form.add_error("mood", str(exc))
+    except extensions.SongFilterError as exc:  # e.g. an unknown mood: shown like the other invalid filters, left out
+        form.add_error(exc.field, str(exc))
         songs = services.search_songs(request.user, **form.filters())
     page = Paginator(songs, SONGS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "catalog/song_list.html", {"form": form, "page": page, "nav": "library"})
 
 
 def song_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    song = visible_song(request, pk, "audio", "top_genre", "uploaded_by", "classified_with", "mood")
+    song = song_page_song(request, pk)
     label = GenreLabel.objects.select_related("genre", "labelled_by").filter(song=song).first()
     can_edit = song.can_edit(request.user)
     timeline_slugs = song.timeline.get("genres", []) if isinstance(song.timeline, dict) else []

@@ -1,4 +1,4 @@
-"""Admin for the model registry: activate a model (optionally reclassifying the library) and watch the jobs."""
+"""Admin for the model versions: activate a model (optionally reclassifying the library) and watch the jobs."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -9,7 +9,8 @@ from django.utils.html import format_html
 
 from catalog.models import Song
 
-from . import registry
+from .dispatch import activate, requeue_failed_songs
+from .health import artefact_problem
 from .models import ModelVersion, ReclassifyJob
 
 
@@ -48,7 +49,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     @admin.display(description="Health")
     def health(self, version: ModelVersion) -> str:
-        problem = version.load_error or registry.artefact_problem(version)
+        problem = version.load_error or artefact_problem(version)
         if problem:
             return format_html('<span style="color:#e5534b">{}</span>', problem)
         return format_html('<span style="color:#1db954">{}</span>', "ready")
@@ -73,7 +74,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         version = queryset.get()
         choice = request.POST.get("activate")
         if choice in {"reclassify", "only"}:
-            job = registry.activate(version, reclassify=choice == "reclassify")
+            job = activate(version, reclassify=choice == "reclassify")
             text = f"“{version.name}” is now the active model."
             if job is not None:
                 text += f" Reclassifying {job.total} song(s) in the background."
@@ -84,7 +85,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
             "title": f"Activate “{version.name}”?",
             "version": version,
             "current": ModelVersion.get_active(),
-            "problem": version.load_error or registry.artefact_problem(version),
+            "problem": version.load_error or artefact_problem(version),
             "song_count": Song.objects.count(),
             "opts": self.model._meta,
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
@@ -105,7 +106,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
             return HttpResponseNotAllowed(["POST"])
         if not self.has_change_permission(request):
             raise PermissionDenied
-        count = registry.requeue_failed_songs()
+        count = requeue_failed_songs()
         self.message_user(request, f"Queued {count} failed song(s) for classification again.", messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:classifier_modelversion_changelist"))
 
@@ -132,4 +133,4 @@ class ReclassifyJobAdmin(admin.ModelAdmin):
         return job_state(job)
 
 
-from . import admin_training  # noqa: E402,F401  (training admin, written by the training engineer)
+from . import admin_training, catalog_admin  # noqa: E402,F401  (training admin; additions to the catalog's admin)

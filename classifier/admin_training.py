@@ -1,5 +1,5 @@
 """Admin for training: "Train a new model" (a TrainingJob on the training queue), its live progress, a
-trained model's metrics panel and confusion matrix, and the genre actions (merge, retire, label counts).
+trained model's metrics panel and confusion matrix (the genre actions are in classifier.catalog_admin).
 """
 
 from __future__ import annotations
@@ -14,15 +14,14 @@ from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from catalog.models import Genre
 from skybeat.queue import BrokerUnavailable, publish
 
-from . import labels, registry
+from . import labels
+from .artefacts import live_artefact_dir
 from .models import ModelVersion, TrainingJob
 
 logger = logging.getLogger(__name__)
@@ -165,7 +164,7 @@ def model_picture_path(version: ModelVersion, picture: str) -> Path | None:
     if not version.artefact_path:
         return None
     models_dir = Path(settings.SKYBEAT_MODELS_DIR).resolve()
-    image = (registry.live_artefact_dir(version) / MODEL_PICTURES[picture]).resolve()
+    image = (live_artefact_dir(version) / MODEL_PICTURES[picture]).resolve()
     if not image.is_relative_to(models_dir) or not image.is_file():
         return None
     return image
@@ -187,63 +186,3 @@ def metrics_panel(version: ModelVersion) -> str:
         **{f"{picture}_url": reverse(f"admin:classifier_modelversion_{picture}", args=[version.pk])
            if model_picture_path(version, picture) else None for picture in MODEL_PICTURES},
     })
-
-
-# --- Genre actions and columns (used by catalog.admin.GenreAdmin) -------------------------------------------------
-
-
-@admin.display(description="Labelled songs", ordering="labelled_songs")
-def labelled_songs(genre: Genre) -> int:
-    return genre.labelled_songs
-
-
-@admin.display(description="Enough to train?")
-def enough_to_train(genre: Genre) -> str:
-    needed = labels.min_labels_per_genre()
-    if genre.labelled_songs >= needed:
-        return format_html('<span style="color:#1db954">yes</span> ({} of {})', genre.labelled_songs, needed)
-    return format_html('<span style="color:#e5534b">no</span> — {} more needed (minimum {})',
-                       needed - genre.labelled_songs, needed)
-
-
-@admin.action(description="Merge the two selected genres")
-def merge_selected_genres(modeladmin, request, queryset):
-    genres = list(queryset.order_by("ordering", "name"))
-    if len(genres) != 2:
-        modeladmin.message_user(request, "Select exactly two genres to merge.", messages.ERROR)
-        return None
-    if request.POST.get("keep"):
-        kept = next((g for g in genres if str(g.pk) == request.POST["keep"]), None)
-        if kept is None:
-            modeladmin.message_user(request, "Pick one of the two selected genres to keep.", messages.ERROR)
-            return None
-        merged = genres[1] if kept is genres[0] else genres[0]
-        fate = labels.merge_genres(kept, merged)
-        modeladmin.message_user(
-            request, f"Merged “{merged.name}” into “{kept.name}”: its labels and predictions moved; it was {fate}.",
-            messages.SUCCESS,
-        )
-        return None
-    return TemplateResponse(request, "admin/classifier/trainingjob/merge_genres.html", {
-        **modeladmin.admin_site.each_context(request),
-        "title": "Merge two genres",
-        "genres": genres,
-        "opts": modeladmin.model._meta,
-        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-    })
-
-
-@admin.action(description="Retire the selected genres (labels stay; left out of new models)")
-def retire_selected_genres(modeladmin, request, queryset):
-    for genre in queryset:
-        labels.retire_genre(genre)
-    modeladmin.message_user(request, f"Retired {queryset.count()} genre(s).", messages.SUCCESS)
-
-
-GENRE_ACTIONS = [merge_selected_genres, retire_selected_genres]
-GENRE_COLUMNS = (labelled_songs, enough_to_train)
-
-
-def genre_queryset(queryset):
-    """GenreAdmin.get_queryset's result with the label counts its columns need."""
-    return labels.annotate_label_counts(queryset)

@@ -18,11 +18,29 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+
+if TYPE_CHECKING:
+    from .models import ModelVersion
 
 CURRENT = "CURRENT"
 VERSION_PREFIX = "v-"
 STAGING_PREFIX = ".staging-"
 KEEP_REPLACED_S = 600  # far longer than a worker takes to read a model's files
+#: Models that come with SKYBEAT (re-created by ``manage.py build_default_model``), one folder per artefact path.
+SHIPPED_MODELS_DIR = Path(__file__).resolve().parent / "shipped"
+
+
+def artefact_dir(version: ModelVersion) -> Path:
+    """The model version's artefact directory, of complete versions of its files."""
+    return Path(settings.SKYBEAT_MODELS_DIR) / version.artefact_path
+
+
+def live_artefact_dir(version: ModelVersion) -> Path:
+    """The folder of the model version's live files."""
+    return live_dir(artefact_dir(version))
 
 
 def live_dir(directory: str | Path) -> Path:

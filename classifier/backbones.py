@@ -35,7 +35,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 from keras import layers, ops
-from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
 FRAME_LENGTH = 187  # spectrogram frames per input patch (3 s at 16 kHz, hop 256)
 N_MELS = 96
@@ -303,6 +302,18 @@ def load_checkpoint_weights(model: keras.Model, name: str) -> None:
         layer.set_weights([v.reshape(w.shape) for v, w in zip(values, layer.get_weights(), strict=True)])
 
 
+def fold_variables(function):
+    """``function`` (a concrete tf.function) with its variables folded in as constants.
+
+    The one use of a private TensorFlow API in SKYBEAT: TensorFlow 2 has no public way to do this (the public
+    ``tf.compat.v1.graph_util`` one needs a TF1 session). tests/test_tensorflow_private_api.py checks it after every
+    TensorFlow upgrade and fails loudly if it moved or changed.
+    """
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    return convert_variables_to_constants_v2(function)
+
+
 @dataclass(frozen=True, eq=False)
 class MusicnnTagger:
     """A pretrained musicnn tagger. Inputs are log-mel frames (n, 187, 96) float32 (see classifier.features)."""
@@ -322,7 +333,7 @@ class MusicnnTagger:
         """
         spec = tf.TensorSpec((None, FRAME_LENGTH, N_MELS), tf.float32)
         graph = tf.function(lambda x: self.keras_model(x, training=False)).get_concrete_function(spec)
-        frozen = convert_variables_to_constants_v2(graph)
+        frozen = fold_variables(graph)
         return lambda x: tf.nest.pack_sequence_as(graph.structured_outputs, frozen(x))
 
     def predict(self, frames: np.ndarray) -> dict[str, np.ndarray]:

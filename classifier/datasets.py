@@ -17,10 +17,10 @@ import numpy as np
 from django.core.files.storage import default_storage
 
 from catalog.models import Genre, GenreLabel
+from catalog.storage import local_file
 
 from . import labels
-from .genre_model import file_sha256
-from .inference import local_file
+from .model_store import file_sha256
 
 AUDIO_EXTENSIONS = (".wav", ".au", ".mp3", ".ogg", ".flac")
 #: Folder names of common labelled sets that differ from SKYBEAT's genre slugs (GTZAN writes "hiphop").

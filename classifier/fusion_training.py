@@ -25,13 +25,13 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from .artefacts import live_artefact_dir
 from .datasets import LabelledClip, frame_sequences, song_folds
 from .fusion import Calibration, Fusion, Holdout, fit_fusion, holdout_fusion, reliability, song_probs, tag_evidence
 from .genre_model import FUSION_BACKBONES, FusionGenreModel, default_genre_tags, fusion_tag_columns
 from .model_cards import CARD_FILE, card_header, save_and_register
 from .networks import build_crnn_head
-from .registry import live_artefact_dir
-from .training import SongInputs, pad_songs
+from .song_batches import SongInputs, pad_songs
 from .training_options import FIT_SHARE, PREPARE_SHARE, Progress, ProgressCallback, TrainingOptions, TrainingResult
 
 CV_FOLDS = 5

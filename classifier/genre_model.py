@@ -3,7 +3,7 @@
 Architectures (``classifier.models.ModelVersion.Architecture``):
 
 - ``pretrained-tags``: no training needed. The pretrained musicnn taggers (MSD and MTT) tag every frame; the
-  tags that name genres are mapped onto SKYBEAT's default genres (:data:`GENRE_TABLE`) and calibrated (see
+  tags that name genres are mapped onto SKYBEAT's default genres (:data:`GENRE_TAGS`) and calibrated (see
   :class:`PretrainedTagsGenreModel`).
 - ``crnn-feature-extractor``: a frozen musicnn backbone embeds each frame; a trained CRNN head classifies them.
 - ``crnn-fine-tune`` / ``crnn-from-scratch``: one trained Keras network from frames to genres.
@@ -16,7 +16,6 @@ artefact; they are re-read from the installed musicnn package, whose version mus
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -25,12 +24,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from classifier.artefacts import live_dir, save_version
 from classifier.features import FrameSettings
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
-LOAD_ATTEMPTS = 5  # of load_genre_model, while saves keep switching the live version under it
 log = logging.getLogger(__name__)
 
 
@@ -38,46 +35,32 @@ class ModelLoadError(Exception):
     """A genre model artefact cannot be used; the message says why."""
 
 
-class GenreRow(NamedTuple):
-    slug: str
-    name: str
-    colour: str
-    description: str
-    msd_tags: tuple[str, ...]  # MSD_musicnn tags naming this genre
-    mtt_tags: tuple[str, ...]  # MTT_musicnn tags naming this genre
+class GenreTags(NamedTuple):
+    msd: tuple[str, ...]  # MSD_musicnn tags naming this genre
+    mtt: tuple[str, ...]  # MTT_musicnn tags naming this genre
 
 
-# SKYBEAT's default genres, and which pretrained tags name each one (only tags that name a genre or a sub-genre
-# of it; instruments, moods and decades are left out). Reggae has no tag in either tagger, so the pretrained-tags
-# model cannot predict it; a trained model can.
-GENRE_TABLE: list[GenreRow] = [
-    GenreRow("blues", "Blues", "#3b6fb6", "Twelve-bar forms, blue notes, guitar and voice.", ("blues",), ()),
-    GenreRow("classical", "Classical", "#b08d57", "Orchestral, chamber and solo art music.", (),
-             ("classical", "classic", "harpsichord", "opera", "choral")),
-    GenreRow("country", "Country", "#c8762b", "American roots: steel guitar, fiddle, storytelling.",
-             ("country",), ("country",)),
-    GenreRow("disco", "Disco", "#c86dd7", "Four-on-the-floor beat, strings, horns and falsetto: the 1970s dance floor.",
-             (), ()),
-    GenreRow("electronic", "Electronic", "#19b5c9", "Synthesisers and machines: techno, electronica, electro.",
-             ("electronic", "electronica", "electro"), ("electronic", "techno")),
-    GenreRow("folk", "Folk", "#7a9a3a", "Traditional and acoustic song.", ("folk",), ()),
-    GenreRow("hip-hop", "Hip-hop", "#8e44ad", "Rap over beats and samples.", ("Hip-Hop",), ()),
-    GenreRow("jazz", "Jazz", "#d4a017", "Swing, improvisation, extended harmony.", ("jazz",), ()),
-    GenreRow("metal", "Metal", "#8f9bb3", "Heavy distorted guitars, power and speed.",
-             ("metal", "heavy metal"), ("metal",)),
-    GenreRow("pop", "Pop", "#e84393", "Hooks, choruses and the charts.", ("pop", "indie pop"), ("pop",)),
-    GenreRow("punk", "Punk", "#d63031", "Short, fast, loud and raw.", ("punk",), ()),
-    GenreRow("reggae", "Reggae", "#27ae60", "Off-beat skank and deep bass from Jamaica.", (), ()),
-    GenreRow("rnb-soul", "R&B / Soul", "#a0522d", "Rhythm and blues, soul and their heirs.", ("soul", "rnb"), ()),
-    GenreRow("rock", "Rock", "#c0392b", "Guitars, bass and drums, from classic to alternative.",
-             ("rock", "classic rock", "alternative rock", "indie rock", "hard rock", "Progressive rock"), ("rock",)),
-    GenreRow("ambient", "Ambient", "#5f9ea0", "Atmosphere and texture over beat.", ("ambient", "chillout"),
-             ("ambient", "new age")),
-    GenreRow("dance", "Dance", "#f39c12", "Club music made for the dance floor: house, dance-pop.",
-             ("dance", "House"), ("dance",)),
-    GenreRow("funk", "Funk", "#e67e22", "Syncopated grooves, slap bass and horns.", ("funk",), ()),
-]
-DEFAULT_GENRES: list[tuple[str, str, str, str]] = [(r.slug, r.name, r.colour, r.description) for r in GENRE_TABLE]
+# Which pretrained tags name each of SKYBEAT's default genres (catalog.default_genres), by slug: only tags that
+# name a genre or a sub-genre of it (instruments, moods and decades are left out). Disco and reggae have no tag in
+# either tagger, so the pretrained-tags model cannot predict them; a trained model can.
+GENRE_TAGS: dict[str, GenreTags] = {
+    "blues": GenreTags(("blues",), ()),
+    "classical": GenreTags((), ("classical", "classic", "harpsichord", "opera", "choral")),
+    "country": GenreTags(("country",), ("country",)),
+    "electronic": GenreTags(("electronic", "electronica", "electro"), ("electronic", "techno")),
+    "folk": GenreTags(("folk",), ()),
+    "hip-hop": GenreTags(("Hip-Hop",), ()),
+    "jazz": GenreTags(("jazz",), ()),
+    "metal": GenreTags(("metal", "heavy metal"), ("metal",)),
+    "pop": GenreTags(("pop", "indie pop"), ("pop",)),
+    "punk": GenreTags(("punk",), ()),
+    "rnb-soul": GenreTags(("soul", "rnb"), ()),
+    "rock": GenreTags(("rock", "classic rock", "alternative rock", "indie rock", "hard rock", "Progressive rock"),
+                      ("rock",)),
+    "ambient": GenreTags(("ambient", "chillout"), ("ambient", "new age")),
+    "dance": GenreTags(("dance", "House"), ("dance",)),
+    "funk": GenreTags(("funk",), ()),
+}
 
 
 def configure_tensorflow_threads(n: int) -> None:
@@ -150,7 +133,7 @@ class GenreModel:
 
 
 class PretrainedTagsGenreModel(GenreModel):
-    """Genres from the pretrained MSD and MTT musicnn taggers' genre tags (:data:`GENRE_TABLE`), no training.
+    """Genres from the pretrained MSD and MTT musicnn taggers' genre tags (:data:`GENRE_TAGS`), no training.
 
     Calibration, per frame:
 
@@ -210,14 +193,13 @@ class PretrainedTagsGenreModel(GenreModel):
 
 
 def build_pretrained_tags_model(settings: FrameSettings | None = None) -> PretrainedTagsGenreModel:
-    """The out-of-the-box genre model: :data:`GENRE_TABLE`'s genres that have tags, from both musicnn taggers."""
+    """The out-of-the-box genre model: :data:`GENRE_TAGS`' genres, from both musicnn taggers."""
     from classifier.backbones import load_musicnn
 
-    rows = [row for row in GENRE_TABLE if row.msd_tags or row.mtt_tags]
-    tag_columns = {"MSD_musicnn": {r.slug: list(r.msd_tags) for r in rows if r.msd_tags},
-                   "MTT_musicnn": {r.slug: list(r.mtt_tags) for r in rows if r.mtt_tags}}
+    tag_columns = {"MSD_musicnn": {slug: list(tags.msd) for slug, tags in GENRE_TAGS.items() if tags.msd},
+                   "MTT_musicnn": {slug: list(tags.mtt) for slug, tags in GENRE_TAGS.items() if tags.mtt}}
     mean_logits = {name: load_musicnn(name).training_mean_logits().tolist() for name in tag_columns}
-    return PretrainedTagsGenreModel([r.slug for r in rows], settings or FrameSettings(), tag_columns, mean_logits)
+    return PretrainedTagsGenreModel(list(GENRE_TAGS), settings or FrameSettings(), tag_columns, mean_logits)
 
 
 class _KerasGenreModel(GenreModel):
@@ -315,9 +297,8 @@ def fusion_tag_columns(genres: list[str], tags: dict[str, dict[str, list[str]]])
 
 
 def default_genre_tags() -> dict[str, dict[str, list[str]]]:
-    """:data:`GENRE_TABLE`'s tags per genre slug and tagger."""
-    return {row.slug: {"MSD_musicnn": list(row.msd_tags), "MTT_musicnn": list(row.mtt_tags)}
-            for row in GENRE_TABLE if row.msd_tags or row.mtt_tags}
+    """:data:`GENRE_TAGS` per genre slug and tagger."""
+    return {slug: {"MSD_musicnn": list(tags.msd), "MTT_musicnn": list(tags.mtt)} for slug, tags in GENRE_TAGS.items()}
 
 
 class FusionGenreModel(_KerasGenreModel):
@@ -380,113 +361,3 @@ class FusionGenreModel(_KerasGenreModel):
             raise ModelLoadError(f"the head has {network.output['frames'].shape[-1]} outputs for "
                                  f"{len(fusion.head_genres)} genres")
         return cls(genres, settings, network, fusion, payload["tags"], payload["mean"], payload["std"])
-
-
-ARCHITECTURES: dict[str, type[GenreModel]] = {
-    cls.architecture: cls for cls in (PretrainedTagsGenreModel, CrnnFeatureExtractorGenreModel,
-                                      CrnnFineTuneGenreModel, CrnnFromScratchGenreModel, FusionGenreModel)
-}
-
-
-# --- artefacts ---------------------------------------------------------------------------------------------------
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def save_genre_model(model: GenreModel, directory: str | Path) -> Path:
-    """Save ``model`` as the new live version of the artefact directory ``directory`` (classifier.artefacts: a
-    loader sees the old version or the new one, whole). Returns the new version's folder."""
-    return save_version(directory, lambda version: write_model_files(model, version))
-
-
-def write_model_files(model: GenreModel, directory: Path) -> None:
-    """Write ``model``'s files and their manifest into the existing empty folder ``directory``."""
-    from classifier.backbones import backbone_version
-
-    extra = model._save_files(directory)
-    manifest = {
-        "format_version": FORMAT_VERSION,
-        "architecture": model.architecture,
-        "genres": model.genres,
-        "frame_settings": model.settings.to_dict(),
-        "backbone_versions": {name: backbone_version(name) for name in extra["backbones"]},
-        "files": {p.name: file_sha256(p) for p in sorted(directory.iterdir())},
-        **extra,
-    }
-    (directory / MANIFEST).write_text(json.dumps(manifest, indent=1))
-
-
-def _read_manifest(directory: Path) -> dict:
-    try:
-        manifest = json.loads((directory / MANIFEST).read_text())
-    except FileNotFoundError as exc:
-        raise ModelLoadError(f"no {MANIFEST} in {directory}") from exc
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelLoadError(f"unreadable {MANIFEST}: {exc}") from exc
-    if not isinstance(manifest, dict):
-        raise ModelLoadError(f"{MANIFEST} is not a JSON object")
-    version = manifest.get("format_version")
-    if version != FORMAT_VERSION:
-        raise ModelLoadError(f"artefact format {version!r} is not supported (this SKYBEAT reads {FORMAT_VERSION})")
-    return manifest
-
-
-def _check_files(directory: Path, manifest: dict) -> None:
-    from classifier.backbones import backbone_version
-
-    for name, digest in manifest["files"].items():
-        path = directory / name
-        if not path.is_file():
-            raise ModelLoadError(f"missing file {name}")
-        if file_sha256(path) != digest:
-            raise ModelLoadError(f"{name} is corrupt (checksum mismatch)")
-    for name, version in manifest["backbone_versions"].items():
-        try:
-            installed = backbone_version(name)
-        except (ValueError, RuntimeError) as exc:
-            raise ModelLoadError(f"backbone {name}: {exc}") from exc
-        if installed != version:
-            raise ModelLoadError(f"the model was made with backbone {version}, but {installed} is installed")
-
-
-def load_genre_model(directory: str | Path) -> GenreModel:
-    """The genre model saved in the artefact directory ``directory``. Raises ModelLoadError with the reason if it
-    cannot be used.
-
-    The live version is read; should it fail while a save switched versions (and removed the one being read),
-    the new live version is loaded instead: an error is reported only for a version that is still live.
-    """
-    for _ in range(LOAD_ATTEMPTS - 1):
-        version = live_dir(directory)
-        try:
-            return _load_version(version)
-        except ModelLoadError:
-            if live_dir(directory) == version:
-                raise
-    return _load_version(live_dir(directory))
-
-
-def _load_version(directory: Path) -> GenreModel:
-    manifest = _read_manifest(directory)
-    architecture = manifest.get("architecture")
-    if architecture not in ARCHITECTURES:
-        raise ModelLoadError(f"unknown architecture {architecture!r}")
-    try:
-        cls = ARCHITECTURES[architecture]
-        genres = manifest["genres"]
-        if not genres or not all(isinstance(g, str) for g in genres):
-            raise ModelLoadError("the manifest's genres are not a list of slugs")
-        settings = FrameSettings.from_dict(manifest["frame_settings"])
-        _check_files(directory, manifest)
-        return cls._load_files(directory, manifest, genres, settings)
-    except ModelLoadError:
-        raise
-    except KeyError as exc:
-        raise ModelLoadError(f"the manifest lacks {exc}") from exc
-    except Exception as exc:  # anything a damaged artefact can raise (Keras, JSON, shapes): a reason, not a crash
-        raise ModelLoadError(f"{type(exc).__name__}: {exc}") from exc

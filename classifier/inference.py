@@ -12,8 +12,6 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,17 +20,16 @@ import numpy as np
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import Storage
-from django.db import OperationalError, transaction
+from django.db import OperationalError
 from django.utils import timezone
 
-from catalog.models import Genre, GenrePrediction, Song
-from catalog.services import reuse_classification
-from catalog.signals import song_classified
+from catalog.models import Song
+from catalog.storage import local_file
 from skybeat.errors import InvalidAudio
 
-from . import registry
-from .artefacts import live_dir, save_version
+from .artefacts import SHIPPED_MODELS_DIR, artefact_dir, live_dir, save_version
 from .models import ModelVersion
+from .results import reuse_classification, save_classification
 
 if TYPE_CHECKING:
     from .genre_model import GenreModel
@@ -45,9 +42,6 @@ CONCURRENCY_ENV = "SKYBEAT_WORKER_CONCURRENCY"
 TRANSIENT_ERRORS = (OperationalError, OSError)
 #: A model that failed to load is tried again after this long (not on every song).
 RELOAD_FAILED_AFTER_S = 60.0
-NEUTRAL_COLOUR = "#8888aa"
-#: Models that come with SKYBEAT (re-created by ``manage.py build_default_model``), one folder per artefact path.
-SHIPPED_MODELS_DIR = Path(__file__).resolve().parent / "shipped"
 PROBABILITY_DECIMALS = 4
 
 
@@ -174,10 +168,11 @@ def _fallback(version: ModelVersion, reason: str) -> LoadedModel:
 
 def load_version(version: ModelVersion) -> GenreModel:
     """Load ``version``'s files (writing the pretrained-tags artefact first if it was never written)."""
-    from .genre_model import MANIFEST, build_pretrained_tags_model, load_genre_model, save_genre_model
+    from .genre_model import MANIFEST, build_pretrained_tags_model
+    from .model_store import load_genre_model, save_genre_model
 
     configure_threads()
-    directory = registry.artefact_dir(version)
+    directory = artefact_dir(version)
     shipped = SHIPPED_MODELS_DIR / version.artefact_path
     installed = live_dir(directory) / MANIFEST
     if (shipped / MANIFEST).is_file() and not (installed.is_file()
@@ -191,7 +186,7 @@ def load_version(version: ModelVersion) -> GenreModel:
         logger.info("Wrote the pretrained-tags model to %s", directory)
     genre_model = load_genre_model(directory)
     if genre_model.genres != version.genres or genre_model.settings.to_dict() != version.feature_params:
-        logger.warning("Model %s: the registry disagreed with its files; the files win", version.name)
+        logger.warning("Model %s: its database row disagreed with its files; the files win", version.name)
         ModelVersion.objects.filter(pk=version.pk).update(
             genres=genre_model.genres, feature_params=genre_model.settings.to_dict()
         )
@@ -263,52 +258,6 @@ def classify_song(song_id: int) -> Song | None:
     return save_classification(song_id, loaded, result, spectrogram)
 
 
-def save_classification(song_id: int, loaded: LoadedModel, result: FileClassification, spectrogram: str) -> Song | None:
-    """Replace the song's predictions under this model in one transaction, then announce them."""
-    with transaction.atomic():
-        song = Song.objects.select_for_update().filter(pk=song_id).first()
-        if song is None:
-            song_storage().delete(spectrogram)
-            return None
-        genres = ensure_genres(result.genres)
-        GenrePrediction.objects.filter(song=song, model_version_id=loaded.version_id).delete()
-        GenrePrediction.objects.bulk_create([
-            GenrePrediction(song=song, model_version_id=loaded.version_id, genre=genres[slug], probability=float(p))
-            for slug, p in zip(result.genres, result.song_probs, strict=True)
-        ])
-        top_slug, top_probability = result.top(1)[0]
-        song.top_genre = genres[top_slug]
-        song.top_probability = top_probability
-        song.genre_uncertain = result.uncertain
-        song.classified_with_id = loaded.version_id
-        song.timeline = result.timeline()
-        song.spectrogram.name = spectrogram
-        song.status = Song.Status.CLASSIFIED
-        song.failure_reason = ""
-        song.status_changed_at = timezone.now()
-        song.save(update_fields=["top_genre", "top_probability", "genre_uncertain", "classified_with", "timeline",
-                                 "spectrogram",
-                                 "status", "failure_reason", "status_changed_at"])
-        transaction.on_commit(lambda: song_classified.send(sender=Song, song_id=song_id))
-    logger.info("Song %s: %s (%.2f) with %s", song_id, top_slug, top_probability, loaded.name)
-    return song
-
-
-def ensure_genres(slugs: list[str]) -> dict[str, Genre]:
-    """The Genre rows for ``slugs``, creating those the database lacks (names from DEFAULT_GENRES if known)."""
-    from .genre_model import DEFAULT_GENRES
-
-    known = {genre.slug: genre for genre in Genre.objects.filter(slug__in=slugs)}
-    defaults = {slug: (name, colour, description) for slug, name, colour, description in DEFAULT_GENRES}
-    for slug in slugs:
-        if slug not in known:
-            name, colour, description = defaults.get(slug, (slug.replace("-", " ").title(), NEUTRAL_COLOUR, ""))
-            known[slug], _ = Genre.objects.get_or_create(
-                slug=slug, defaults={"name": name, "colour": colour, "description": description}
-            )
-    return known
-
-
 def save_spectrogram(audio_path: Path, sha256: str, genre_model: GenreModel) -> str:
     """Render the song's mel spectrogram and store it as spectrograms/<sha256>.png; returns its storage name."""
     from .features import mel_spectrogram_png
@@ -325,23 +274,6 @@ def save_spectrogram(audio_path: Path, sha256: str, genre_model: GenreModel) -> 
 def song_storage() -> Storage:
     """Where songs' spectrograms are stored."""
     return Song._meta.get_field("spectrogram").storage
-
-
-@contextmanager
-def local_file(storage: Storage, name: str) -> Iterator[Path]:
-    """A filesystem path for a stored file: the file itself on local storage, else a temporary copy."""
-    try:
-        local = storage.path(name)
-    except NotImplementedError:
-        local = None
-    if local is not None:
-        yield Path(local)
-        return
-    suffix = Path(name).suffix
-    with tempfile.NamedTemporaryFile(prefix="skybeat-audio-", suffix=suffix) as copy, storage.open(name, "rb") as src:
-        shutil.copyfileobj(src, copy)
-        copy.flush()
-        yield Path(copy.name)
 
 
 def mark_failed(song_id: int, reason: str) -> None:

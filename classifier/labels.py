@@ -84,12 +84,8 @@ def _retitle_timeline(timeline: dict, merged_slug: str, kept_slug: str) -> dict:
 
 
 def _refresh_top_genre(song: Song) -> None:
-    """Recompute a song's denormalised top genre from its predictions under the model that classified it."""
-    best = (
-        GenrePrediction.objects.filter(song=song, model_version_id=song.classified_with_id)
-        .order_by("-probability", "genre__ordering")
-        .first()
-    )
+    """Recompute a song's denormalised top genre from its genre vector."""
+    best = GenrePrediction.objects.filter(song=song).order_by("-probability", "genre__ordering").first()
     if best is not None:
         song.top_genre_id, song.top_probability = best.genre_id, best.probability
 
@@ -107,9 +103,7 @@ def merge_genres(kept: Genre, merged: Genre) -> str:
 
     touched_song_ids = set(GenrePrediction.objects.filter(genre=merged).values_list("song_id", flat=True))
     for prediction in GenrePrediction.objects.filter(genre=merged).select_for_update():
-        existing = GenrePrediction.objects.filter(
-            song_id=prediction.song_id, model_version_id=prediction.model_version_id, genre=kept
-        ).first()
+        existing = GenrePrediction.objects.filter(song_id=prediction.song_id, genre=kept).first()
         if existing is None:
             prediction.genre = kept
             prediction.save(update_fields=["genre"])

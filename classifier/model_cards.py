@@ -14,7 +14,7 @@ from django.utils import timezone
 from .artefacts import save_version
 from .backbones import backbone_version
 from .datasets import TrainingError
-from .genre_model import write_model_files
+from .model_store import write_model_files
 from .models import ModelVersion
 from .training_options import ARCHITECTURE_OF_MODE, TrainingOptions
 

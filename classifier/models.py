@@ -1,4 +1,4 @@
-"""Django records of the genre classifier: model versions and training jobs.
+"""Django records of the genre classifier: model versions, training jobs and which model classified each song.
 
 The Keras network definitions live in ``classifier/networks.py`` (``models.py`` is Django's module name).
 """
@@ -83,7 +83,7 @@ class TrainingJob(models.Model):
 
 class ReclassifyJob(models.Model):
     """Reclassification of the whole library after a model is activated, in batches; a stalled one is resumed or
-    failed by the periodic sweep (classifier.registry.resume_stalled_reclassify_jobs)."""
+    failed by the periodic sweep (classifier.sweeps.resume_stalled_reclassify_jobs)."""
 
     model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE)
     total = models.PositiveIntegerField(default=0)
@@ -105,3 +105,14 @@ class ReclassifyJob(models.Model):
     def failed(self) -> bool:
         """Ended with songs left: the message says why."""
         return self.finished_at is not None and self.done < self.total
+
+
+class SongClassification(models.Model):
+    """Which model version gave a song its genre vector (catalog's GenrePrediction rows and the song's top genre)."""
+
+    song = models.OneToOneField("catalog.Song", on_delete=models.CASCADE, primary_key=True,
+                                related_name="classification")
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="classifications")
+
+    def __str__(self) -> str:
+        return f"{self.song_id} by {self.model_version_id}"

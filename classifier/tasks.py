@@ -1,4 +1,4 @@
-"""Celery tasks of the classifier: thin, idempotent wrappers around ``inference`` and ``registry``.
+"""Celery tasks of the classifier: thin, idempotent wrappers around ``inference``, ``reclassify`` and ``sweeps``.
 
 They run on the ``classification`` queue (settings.CELERY_TASK_ROUTES), but for the periodic sweeps of stalled jobs,
 on ``default``: the training worker does not consume it (a stalled job may have taken that worker down), and a
@@ -10,7 +10,7 @@ import logging
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
-from . import inference, registry
+from . import dispatch, inference, reclassify, sweeps
 from . import signals  # noqa: F401  (worker start-up hooks: thread pools, model preloading)
 
 logger = logging.getLogger(__name__)
@@ -42,25 +42,25 @@ def classify_song(self, song_id: int) -> str | None:
 @shared_task(acks_late=True)
 def reclassify_batch(job_id: int, song_ids: list[int]) -> int:
     """One batch of a library reclassification; songs left when the time budget runs out go on in a new task."""
-    left = registry.reclassify_batch(job_id, song_ids)
+    left = reclassify.reclassify_batch(job_id, song_ids)
     if left:
-        registry.send_batches(job_id, left)
+        dispatch.send_batches(job_id, left)
     return len(song_ids) - len(left)
 
 
 @shared_task
 def retry_failed() -> int:
     """Queue every failed song again; returns how many."""
-    return registry.requeue_failed_songs()
+    return dispatch.requeue_failed_songs()
 
 
 @shared_task(ignore_result=True)
 def fail_stalled_training_jobs() -> int:
     """Fail training jobs whose worker stopped mid-run; returns how many."""
-    return len(registry.fail_stalled_training_jobs())
+    return len(sweeps.fail_stalled_training_jobs())
 
 
 @shared_task(ignore_result=True)
 def resume_stalled_reclassify_jobs() -> int:
     """Send again the songs of library reclassifications that stalled, or fail them; returns how many resumed."""
-    return len(registry.resume_stalled_reclassify_jobs())
+    return len(sweeps.resume_stalled_reclassify_jobs())

@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from catalog.models import Genre, GenreLabel
 
-from . import inference, registry
+from . import inference
+from .dispatch import activate
 from .datasets import LabelledClip, TrainingError, library_dataset, split_by_song
 from .genre_model import GenreModel
 from .models import ModelVersion, TrainingJob
@@ -32,7 +33,7 @@ HOLDOUT_FRACTION = 0.25  # of each genre's labelled library songs, to compare th
 
 class JobProgress:
     """Writes a run's progress into its TrainingJob row, for the admin's live view; each report is also the job's
-    heartbeat (registry.fail_stalled_training_jobs)."""
+    heartbeat (classifier.sweeps.fail_stalled_training_jobs)."""
 
     def __init__(self, job: TrainingJob):
         self.job = job
@@ -101,7 +102,7 @@ def train_on_library(job: TrainingJob, options: TrainingOptions, report: JobProg
     scores = (f"held-out library songs ({len(holdout)}): candidate {comparison['candidate']['accuracy']:.0%}"
               + (f", active {active['model']} {active['accuracy']:.0%}" if active else ""))
     if comparison["candidate_better"]:
-        registry.activate(version, reclassify=True)
+        activate(version, reclassify=True)
         return version, f"Activated {version.name}, better on {scores}; the library is being reclassified."
     return version, f"Kept the active model: {version.name} was not better on {scores}."
 

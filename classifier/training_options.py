@@ -48,7 +48,8 @@ class TrainingOptions:
             return self.batch_size
         return max(1, min(self.batch_size, LOG_MEL_FRAMES_PER_BATCH // n_frames))
 
-    def check_mode(self) -> None:
+    def __post_init__(self) -> None:
+        """The one check of the mode, wherever the options come from (command, job, bench)."""
         if self.mode not in ARCHITECTURE_OF_MODE:
             raise TrainingError(
                 f"unknown training mode {self.mode!r}; expected one of {', '.join(ARCHITECTURE_OF_MODE)}")

@@ -4,7 +4,7 @@ classification workers that do not consume that queue.
 Unlike classification, a training task is acknowledged when it starts (no ``acks_late``): a run lasts longer
 than the broker's visibility timeout and must not be delivered twice; ``training_jobs.run_job`` also refuses to
 start a job that is not queued. A job whose worker dies mid-run is failed by the periodic sweep
-(``registry.fail_stalled_training_jobs``).
+(``classifier.sweeps.fail_stalled_training_jobs``).
 """
 
 from celery import shared_task

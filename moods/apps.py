@@ -7,4 +7,6 @@ class MoodsConfig(AppConfig):
     verbose_name = "Moods"
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401  (connects the signal receivers)
+        from . import catalog_pages, receivers  # noqa: F401  (receivers connects the signal receivers)
+
+        catalog_pages.register()

@@ -1,6 +1,6 @@
 """The seeded genre→mood defaults, grounded in music-psychology findings: the sources are in docs/moods.md.
 
-Used by the data migration 0002 (with historical models) and by tests that need the defaults after a flush.
+Migration 0002 seeds a copy of these as they were then; tests that need the defaults after a flush use this.
 """
 
 from .profile import MOODS

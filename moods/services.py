@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 import numpy as np
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from catalog.models import GenrePrediction, ListeningEvent, Song
@@ -36,9 +36,9 @@ def genre_mapping() -> dict[int, MoodPoint]:
 
 
 def song_vectors(song_ids: Iterable[int] | QuerySet) -> dict[int, dict[int, float]]:
-    """Genre probabilities (summing to 1) of songs under the model each was classified with."""
+    """Genre probabilities (summing to 1) of songs: their genre vectors."""
     song_ids = song_ids if isinstance(song_ids, QuerySet) else list(song_ids)
-    rows = GenrePrediction.objects.filter(model_version_id=F("song__classified_with_id"), song_id__in=song_ids)
+    rows = GenrePrediction.objects.filter(song_id__in=song_ids)
     vectors: dict[int, dict[int, float]] = {}
     for song_id, genre_id, probability in rows.filter(probability__gt=0).values_list(
         "song_id", "genre_id", "probability"
@@ -74,7 +74,6 @@ def refresh_songs_for_genre(genre_id: int, batch_size: int = 500) -> int:
     song_ids = list(
         Song.objects.filter(
             predictions__genre_id=genre_id,
-            predictions__model_version_id=F("classified_with_id"),
             predictions__probability__gt=0,
         ).values_list("pk", flat=True).order_by("pk").distinct()
     )

@@ -5,7 +5,7 @@ import os
 from django.conf import settings
 from django.db import connection
 
-from classifier.registry import active_model_status
+from classifier.health import active_model_status
 
 from .celery import app as celery_app
 from .queue import run_with_watchdog

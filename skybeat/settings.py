@@ -247,6 +247,9 @@ CELERY_TASK_ROUTES = {
     "classifier.tasks.*": {"queue": "classification"},
     "classifier.training_tasks.*": {"queue": "training"},
 }
+# The task that classifies one song (args: [song id]): the catalog publishes it by name for new and requeued songs,
+# on its "classification" queue, without importing the app that provides it.
+SKYBEAT_CLASSIFY_TASK = "classifier.tasks.classify_song"
 CELERY_BEAT_SCHEDULE = {
     "enqueue-pending-songs": {
         "task": "catalog.tasks.enqueue_pending_songs",
@@ -321,10 +324,10 @@ SKYBEAT_MODELS_DIR = Path(os.environ.get("SKYBEAT_MODELS_DIR", VAR_DIR / "models
 # Frame embeddings of the frozen backbone, per song, so re-training in feature-extractor mode skips the CNN.
 SKYBEAT_EMBEDDING_CACHE_DIR = Path(os.environ.get("SKYBEAT_EMBEDDING_CACHE_DIR", VAR_DIR / "embeddings"))
 SKYBEAT_TRAINING_TIME_LIMIT_S = int(os.environ.get("SKYBEAT_TRAINING_TIME_LIMIT_S", str(6 * 3600)))
-# A running training job silent for this long has lost its worker (classifier.registry.fail_stalled_training_jobs).
+# A running training job silent for this long has lost its worker (classifier.sweeps.fail_stalled_training_jobs).
 SKYBEAT_TRAINING_STALL_S = int(os.environ.get("SKYBEAT_TRAINING_STALL_S", "900"))
 # A library reclassification without progress for this long lost its messages: the sweep sends its songs again, up
-# to SKYBEAT_RECLASSIFY_ATTEMPTS times, then fails it (classifier.registry.resume_stalled_reclassify_jobs).
+# to SKYBEAT_RECLASSIFY_ATTEMPTS times, then fails it (classifier.sweeps.resume_stalled_reclassify_jobs).
 SKYBEAT_RECLASSIFY_STALL_S = int(os.environ.get("SKYBEAT_RECLASSIFY_STALL_S", "900"))
 SKYBEAT_RECLASSIFY_ATTEMPTS = int(os.environ.get("SKYBEAT_RECLASSIFY_ATTEMPTS", "3"))
 SKYBEAT_MOOD_HALF_LIFE_DAYS = float(os.environ.get("SKYBEAT_MOOD_HALF_LIFE_DAYS", "30"))

@@ -17,6 +17,7 @@ from mutagen.wave import WAVE
 
 from catalog.models import AudioBlob, Genre, GenrePrediction, ListeningEvent, Song
 from catalog.services import record_progress, start_listen
+from classifier.models import SongClassification
 from tests import audio_fixtures
 
 #: extension -> (soundfile format, subtype)
@@ -96,12 +97,17 @@ def make_song(user=None, *, top_genre: Genre | None = None, probability: float |
               "uploaded_by": user, **fields}
     if top_genre is not None:
         values.update(top_genre=top_genre, top_probability=probability if probability is not None else 0.8,
-                      status=Song.Status.CLASSIFIED, classified_with=model_version)
+                      status=Song.Status.CLASSIFIED)
     song = Song.objects.create(**values)
     if model_version is not None and top_genre is not None:
-        GenrePrediction.objects.create(song=song, model_version=model_version, genre=top_genre,
-                                       probability=song.top_probability)
+        GenrePrediction.objects.create(song=song, genre=top_genre, probability=song.top_probability)
+        classified_by(song, model_version)
     return song
+
+
+def classified_by(song: Song, version) -> None:
+    """Record that model ``version`` classified ``song`` (the classifier's SongClassification)."""
+    SongClassification.objects.update_or_create(song=song, defaults={"model_version": version})
 
 
 def listened(user, song: Song, seconds: float, started_at: datetime | None = None) -> ListeningEvent:

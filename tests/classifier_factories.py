@@ -7,8 +7,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from catalog.ingest import ingest_uploads
-from catalog.models import Genre, Song
-from classifier import inference, registry
+from catalog.models import Song
+from classifier import inference, seeding
 from classifier.models import ModelVersion
 from tests.audio_fixtures import synthetic_genre_clip, write_audio
 
@@ -34,8 +34,7 @@ def active_model(db) -> ModelVersion:
     """The pretrained-tags model, active (re-created if a transactional test flushed the migration's rows).
 
     Pipeline tests run on it; tests/test_default_model.py covers the shipped default model."""
-    registry.install_defaults(Genre, ModelVersion)
-    version = ModelVersion.objects.get(name=registry.PRETRAINED_NAME)
+    version = seeding.install_defaults()
     version.activate()
     return version
 
@@ -64,7 +63,7 @@ def broken_model(settings):
 
 def second_pretrained(name: str = "pretrained-tags-again") -> ModelVersion:
     """Another version on the pretrained-tags artefact: a second model the workers can really load."""
-    original = ModelVersion.objects.get(name=registry.PRETRAINED_NAME)
+    original = ModelVersion.objects.get(name=seeding.PRETRAINED_NAME)
     return ModelVersion.objects.create(
         name=name, architecture=original.architecture, genres=original.genres,
         feature_params=original.feature_params, artefact_path=original.artefact_path,

@@ -10,7 +10,7 @@ from classifier.models import ModelVersion
 from moods import services
 from moods.defaults import seed_defaults
 from moods.models import GenreMood
-from tests.catalog_factories import audio_blob
+from tests.catalog_factories import audio_blob, classified_by
 
 _serial = count()
 
@@ -37,12 +37,12 @@ def classified_song(probabilities: dict[str, float], *, title: str = "", user=No
     version = version or model_version()
     song = Song.objects.create(
         title=title or f"Song {n}", artist="Test Artist", audio=audio_blob(duration_s=240), uploaded_by=user,
-        visibility=visibility, status=Song.Status.CLASSIFIED, classified_with=version,
+        visibility=visibility, status=Song.Status.CLASSIFIED,
     )
     GenrePrediction.objects.bulk_create(
-        GenrePrediction(song=song, model_version=version, genre=genre(slug), probability=p)
-        for slug, p in probabilities.items()
+        GenrePrediction(song=song, genre=genre(slug), probability=p) for slug, p in probabilities.items()
     )
+    classified_by(song, version)
     services.update_song_moods([song.pk])
     return song
 

@@ -9,17 +9,17 @@ import pytest
 from catalog.ingest import ingest_upload
 from catalog.models import Genre, GenrePrediction, Song
 from classifier.models import ModelVersion
-from classifier.registry import install_defaults
+from classifier.seeding import install_defaults
 from moods.defaults import seed_defaults
 from moods.models import GenreMood
 from moods.services import update_song_moods
-from tests.catalog_factories import upload_of, write_song, write_tags
+from tests.catalog_factories import classified_by, upload_of, write_song, write_tags
 
 
 @pytest.fixture
 def default_genres(db):
     """The shipped genres with their colours and moods, even after a transactional test flushed them."""
-    install_defaults(Genre, ModelVersion)
+    install_defaults()
     seed_defaults(Genre, GenreMood)
 
 
@@ -32,9 +32,9 @@ def playable_song(user, folder: Path, title: str, genre_slug: str, *, artist: st
     assert outcome.song is not None, outcome.error
     song, genre = outcome.song, Genre.objects.get(slug=genre_slug)
     version = ModelVersion.objects.get_or_create(name="player-tests", defaults={"architecture": "crnn-from-scratch"})[0]
-    GenrePrediction.objects.create(song=song, model_version=version, genre=genre, probability=probability)
-    Song.objects.filter(pk=song.pk).update(top_genre=genre, top_probability=probability, classified_with=version,
-                                           status=Song.Status.CLASSIFIED)
+    GenrePrediction.objects.create(song=song, genre=genre, probability=probability)
+    classified_by(song, version)
+    Song.objects.filter(pk=song.pk).update(top_genre=genre, top_probability=probability, status=Song.Status.CLASSIFIED)
     update_song_moods([song.pk])
     song.refresh_from_db()
     return song

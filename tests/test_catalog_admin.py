@@ -8,7 +8,7 @@ from catalog.services import start_listen
 from classifier.models import ModelVersion
 from tests.catalog_factories import fast_passwords, genre, make_song  # noqa: F401
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords")]
+pytestmark = [pytest.mark.unit, pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords")]
 
 
 @pytest.fixture

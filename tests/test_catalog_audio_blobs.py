@@ -13,8 +13,8 @@ from django.urls import reverse
 
 from catalog.ingest import ingest_uploads
 from catalog.models import AudioBlob, GenrePrediction, Song
-from catalog.services import reuse_classification
 from classifier import inference
+from classifier.results import reuse_classification
 from tests.catalog_factories import fast_passwords, genre, make_song, media_root, stored_files, upload_of, write_song  # noqa: F401
 from tests.classifier_factories import active_model, forget_failed_loads, second_pretrained, upload_song  # noqa: F401
 from tests.test_catalog_sweep import wait_until
@@ -58,7 +58,7 @@ def test_reuse_copies_the_classification_of_the_same_audio_under_the_same_model_
 
     bobs.refresh_from_db()
     assert reused == bobs and len(announced) == 1
-    assert (bobs.status, bobs.top_genre, bobs.top_probability, bobs.classified_with) == (
+    assert (bobs.status, bobs.top_genre, bobs.top_probability, bobs.classification.model_version) == (
         Song.Status.CLASSIFIED, jazz, 0.9, active_model)
     assert (bobs.timeline, bobs.spectrogram.name) == (alices.timeline, "spectrograms/shared.png")
     assert predictions_of(bobs) == predictions_of(alices) == {"jazz": 0.9}
@@ -78,7 +78,8 @@ def test_a_real_worker_reuses_the_classification_of_identical_bytes(celery_worke
     alices.refresh_from_db()
     bobs.refresh_from_db()
     assert predictions_of(bobs) == predictions_of(alices) and len(predictions_of(bobs)) == len(active_model.genres)
-    assert (bobs.top_genre, bobs.timeline, bobs.classified_with) == (alices.top_genre, alices.timeline, active_model)
+    assert (bobs.top_genre, bobs.timeline, bobs.classification.model_version) == (
+        alices.top_genre, alices.timeline, active_model)
     assert bobs.spectrogram.name == alices.spectrogram.name, "no second spectrogram was rendered"
     assert (bobs.title, bobs.visibility) == ("my copy", Song.Visibility.PRIVATE)
     log = celery_worker_process.log_path.read_text()

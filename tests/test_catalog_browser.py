@@ -7,10 +7,9 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from catalog.models import Genre, ListeningEvent, Song
+from catalog.models import ListeningEvent, Song
 from catalog.services import delete_song
-from classifier.models import ModelVersion
-from classifier.registry import install_defaults
+from classifier.seeding import install_defaults
 from tests.catalog_factories import fast_passwords, write_song  # noqa: F401
 
 CLASSIFY_TIMEOUT_MS = 300_000  # the worker's first classification loads the model
@@ -38,7 +37,7 @@ def log_in(page, live_server, user) -> None:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("fast_passwords")
 def test_drop_upload_classify_play_and_listen(celery_worker_process, live_server, page, user, tmp_path):
-    install_defaults(Genre, ModelVersion)  # a transactional test elsewhere may have flushed the migration's rows
+    install_defaults()  # a transactional test elsewhere may have flushed the migration's rows
     chosen = write_song(tmp_path / "chosen tune.wav", seconds=4.0, freq_hz=330.0)
     dropped = write_song(tmp_path / "dropped tune.flac", seconds=4.0, freq_hz=550.0)
     log_in(page, live_server, user)

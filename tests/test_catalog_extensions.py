@@ -1,15 +1,24 @@
-"""catalog.extensions: other apps add panels, columns and song-list hooks; the catalog renders them in order."""
+"""catalog.extensions: other apps add panels, columns, song-list hooks, search filters and API fields; the catalog
+renders and applies them in order."""
 
 import pytest
+from django import forms
 from django.template import Context, Engine
+from rest_framework import serializers
 
 from catalog import extensions
+from catalog.forms import SongFilterForm
+from catalog.serializers import SongDetailSerializer, SongSerializer
+
+pytestmark = pytest.mark.unit
 
 
 @pytest.fixture
 def clean_slots(monkeypatch):
     monkeypatch.setattr(extensions, "_panels", {slot: [] for slot in extensions.SLOTS})
     monkeypatch.setattr(extensions, "_song_list_hooks", [])
+    monkeypatch.setattr(extensions, "_song_filters", {})
+    monkeypatch.setattr(extensions, "_song_detail_fields", {})
 
 
 def render(source: str, templates: dict[str, str], **context) -> str:
@@ -57,3 +66,24 @@ def test_song_list_hooks_run_in_registration_order(clean_slots):
     extensions.register_song_list_hook(lambda songs: songs + ["a"])
     extensions.register_song_list_hook(lambda songs: songs + ["b"])
     assert extensions.extend_song_list([]) == ["a", "b"]
+
+
+def test_song_filters_add_a_form_field_and_name_their_field_in_errors(clean_slots):
+    def near(songs, value):
+        if value == "nowhere":
+            raise ValueError("Unknown place")
+        return songs + [value]
+
+    extensions.register_song_filter("near", near, forms.CharField(required=False), description="Nearest first")
+    form = SongFilterForm({"near": "here", "sort": "title"})
+    assert form.is_valid() and form.filters() == {"near": "here", "sort": "title"}
+    assert [field.name for field in form.extra_fields()] == ["near"]
+    assert extensions.filter_songs([], {"near": "here"}) == ["here"]
+    with pytest.raises(extensions.SongFilterError, match="Unknown place") as refused:
+        extensions.filter_songs([], {"near": "nowhere"})
+    assert refused.value.field == "near"
+
+
+def test_song_detail_fields_join_the_apis_song_detail(clean_slots):
+    extensions.register_song_detail_field("loudness", serializers.CharField(source="title", read_only=True))
+    assert "loudness" in SongDetailSerializer().fields and "loudness" not in SongSerializer().fields

@@ -14,7 +14,7 @@ from catalog.services import LISTEN_SLACK_S, record_progress, start_listen
 from catalog.signals import listen_counted
 from tests.catalog_factories import fast_passwords, make_song  # noqa: F401
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords")]
+pytestmark = [pytest.mark.unit, pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords")]
 
 
 @pytest.fixture

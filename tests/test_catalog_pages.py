@@ -14,7 +14,7 @@ from catalog.services import start_listen
 from classifier.models import ModelVersion
 from tests.catalog_factories import fast_passwords, genre, listened, make_song, media_root, stored_files, upload_of, write_song  # noqa: F401
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords", "media_root")]
+pytestmark = [pytest.mark.unit, pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords", "media_root")]
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
 
@@ -28,7 +28,7 @@ def version():
 def classified(user, version):
     rock, jazz = genre("rock", "#e74c3c"), genre("jazz", "#3498db")
     song = make_song(user, title="Blue Train", top_genre=jazz, probability=0.7, model_version=version, duration_s=6.0)
-    song.predictions.create(model_version=version, genre=rock, probability=0.3)
+    song.predictions.create(genre=rock, probability=0.3)
     song.timeline = {"genres": ["jazz", "rock"], "frames": [[0.0, [0.9, 0.1]], [3.0, [0.2, 0.8]]]}
     song.spectrogram.save("spec.png", ContentFile(PNG), save=True)
     return song
@@ -94,6 +94,7 @@ def test_song_page_of_a_classified_song(client, user, classified):
     assert reverse("catalog:song-spectrogram", args=[classified.pk]) in page
     assert page.count('class="playhead"') == 2
     assert "Nobody has confirmed" in page and "Change visibility" in page
+    assert "Predicted by model “pages-test”." in page  # the classifier's panel (catalog.extensions)
 
 
 @pytest.mark.parametrize(("status", "reason", "text"), [

@@ -7,7 +7,7 @@ from catalog.ingest import ingest_uploads
 from catalog.models import ListeningEvent, Song
 from tests.catalog_factories import genre, listened, make_song, fast_passwords, media_root, upload_of, write_song  # noqa: F401
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords", "media_root")]
+pytestmark = [pytest.mark.unit, pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords", "media_root")]
 
 
 @pytest.fixture

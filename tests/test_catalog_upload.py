@@ -245,6 +245,13 @@ def test_upload_without_a_file_is_a_400(logged_in):
     assert "file" in response.json()
 
 
+def test_upload_with_an_unknown_visibility_is_a_400_and_stores_nothing(logged_in, media_root, tmp_path):
+    response = logged_in.post(reverse("api-song-list"), {"file": upload_of(write_song(tmp_path / "a.wav")),
+                                                         "visibility": "friends"})
+    assert response.status_code == 400 and "visibility" in response.json()
+    assert not Song.objects.exists() and stored_files(media_root) == []
+
+
 def test_upload_needs_an_account(client, tmp_path):
     assert client.post(reverse("api-song-list"), {"file": upload_of(write_song(tmp_path / "a.wav"))}).status_code in (401, 403)
     assert client.get(reverse("catalog:upload")).status_code == 302

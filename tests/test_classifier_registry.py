@@ -1,4 +1,4 @@
-"""The model registry: the migration's default model, activation, library reclassification, retries, admin."""
+"""Model versions: the migration's default model, activation, library reclassification, retries, admin."""
 
 import json
 import os
@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import Genre, Song
-from classifier import registry, tasks
+from classifier import dispatch, reclassify, tasks
 from classifier.models import ModelVersion, ReclassifyJob
 from skybeat.celery import app
 from tests.classifier_factories import active_model, forget_failed_loads, second_pretrained, upload_song  # noqa: F401
@@ -43,7 +43,7 @@ def test_a_fresh_install_has_the_shipped_model_active_and_pretrained_tags_select
 
 def test_activating_a_model_deactivates_the_others(active_model):
     other = second_pretrained()
-    assert registry.activate(other, reclassify=False) is None
+    assert dispatch.activate(other, reclassify=False) is None
     assert list(ModelVersion.objects.filter(active=True)) == [other]
     assert not ReclassifyJob.objects.exists()
 
@@ -54,35 +54,36 @@ def test_reclassifying_the_library_runs_batches_to_the_end(
     celery_worker_process, active_model, user, tmp_path, monkeypatch
 ):
     songs = [upload_song(tmp_path, user, genre, seed=20 + i) for i, genre in enumerate(("pulse", "drone", "chime"))]
-    monkeypatch.setattr(registry, "RECLASSIFY_BATCH_SIZE", 2)  # 3 songs: two batch tasks
+    monkeypatch.setattr(dispatch, "RECLASSIFY_BATCH_SIZE", 2)  # 3 songs: two batch tasks
     other = second_pretrained()
-    job = registry.activate(other, reclassify=True)
+    job = dispatch.activate(other, reclassify=True)
     assert job.total == 3
 
     deadline = time.monotonic() + 120
     while True:
         job.refresh_from_db()
         if job.finished_at and all(
-            Song.objects.filter(pk=s.pk, classified_with=other, status=Song.Status.CLASSIFIED).exists() for s in songs
+            Song.objects.filter(pk=s.pk, classification__model_version=other, status=Song.Status.CLASSIFIED).exists()
+            for s in songs
         ):
             break
         assert time.monotonic() < deadline, celery_worker_process.log_path.read_text()[-3000:]
         time.sleep(0.5)
     assert job.done == job.total == 3
-    assert all(song.predictions.filter(model_version=other).count() == len(other.genres) for song in songs)
+    assert all(song.predictions.count() == len(other.genres) for song in songs)
 
 
 def test_a_batch_stops_at_its_time_budget_and_hands_back_the_rest(active_model, user, tmp_path):
     songs = [upload_song(tmp_path, user, "pulse", seed=30 + i) for i in range(3)]
     job = ReclassifyJob.objects.create(model_version=active_model, total=3)
-    left = registry.reclassify_batch(job.pk, [s.pk for s in songs], budget_s=0)
+    left = reclassify.reclassify_batch(job.pk, [s.pk for s in songs], budget_s=0)
     assert left == [songs[1].pk, songs[2].pk]
     job.refresh_from_db()
     assert (job.done, job.finished_at) == (1, None)
     assert Song.objects.get(pk=songs[0].pk).status == Song.Status.CLASSIFIED
 
-    assert registry.reclassify_batch(job.pk, left, budget_s=60) == []
-    assert registry.reclassify_batch(job.pk, left, budget_s=60) == []  # a redelivered batch cannot overshoot
+    assert reclassify.reclassify_batch(job.pk, left, budget_s=60) == []
+    assert reclassify.reclassify_batch(job.pk, left, budget_s=60) == []  # a redelivered batch cannot overshoot
     job.refresh_from_db()
     assert job.done == 3 and job.finished_at is not None
 
@@ -122,7 +123,7 @@ def test_failed_songs_are_queued_again(active_model, user, tmp_path, django_capt
     Song.objects.filter(pk=failed.pk).update(status=Song.Status.FAILED, failure_reason="No usable model: x")
     Song.objects.filter(pk=fine.pk).update(status=Song.Status.CLASSIFIED)
     with django_capture_on_commit_callbacks() as callbacks:
-        assert registry.requeue_failed_songs() == 1
+        assert dispatch.requeue_failed_songs() == 1
     assert len(callbacks) == 1  # one publication of classify_song after the commit
     failed.refresh_from_db()
     assert (failed.status, failed.failure_reason) == (Song.Status.PENDING, "")

@@ -12,9 +12,10 @@ from django.urls import reverse
 
 from catalog.models import Genre, Song
 from catalog.services import label_song
-from classifier import inference, registry, training_jobs
+from classifier import inference, training_jobs
+from classifier.artefacts import live_artefact_dir
 from classifier.datasets import folder_dataset
-from classifier.genre_model import load_genre_model
+from classifier.model_store import load_genre_model
 from classifier.models import ModelVersion, TrainingJob
 from tests.catalog_factories import genre, make_song
 from tests.classifier_factories import upload_song
@@ -46,7 +47,7 @@ def test_migrate_leaves_the_shipped_model_active_with_disco_and_the_tag_only_gen
 
 def test_the_shipped_artefact_loads_from_the_source_tree_and_classifies(default_model, tmp_path):
     model = inference.load_version(default_model)  # installs it into SKYBEAT_MODELS_DIR first
-    assert (registry.live_artefact_dir(default_model) / "model_card.json").is_file()
+    assert (live_artefact_dir(default_model) / "model_card.json").is_file()
     assert model.genres == default_model.genres and 0 < model.confidence_threshold < 1
     frames = np.random.default_rng(0).normal(1.0, 0.5, (3, 187, 96)).astype(np.float32)
     frame_probs, song_probs = model.predict(frames)
@@ -61,7 +62,7 @@ def test_classification_marks_a_song_unsure_below_the_models_threshold(default_m
     inference.classify_song(song.pk)
     song.refresh_from_db()
     threshold = inference.load_version(default_model).confidence_threshold
-    assert song.status == Song.Status.CLASSIFIED and song.classified_with_id == default_model.pk
+    assert song.status == Song.Status.CLASSIFIED and song.classification.model_version == default_model
     assert song.genre_uncertain == (song.top_probability < threshold)
 
 

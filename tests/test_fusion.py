@@ -8,6 +8,8 @@ from classifier.fusion import (
     holdout_fusion, reliability, song_probs, tag_evidence,
 )
 
+pytestmark = pytest.mark.unit
+
 HEAD = ["blues", "disco", "rock"]  # disco has no tag
 EXTRA = ["punk"]
 TAGGED = [True, False, True, True]

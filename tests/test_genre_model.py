@@ -15,13 +15,15 @@ configure_tensorflow_threads(1)
 
 import keras  # noqa: E402
 
+from catalog.default_genres import DEFAULT_GENRES  # noqa: E402
 from classifier import artefacts, networks  # noqa: E402
 from classifier.backbones import EMBEDDING_DIM, load_musicnn  # noqa: E402
 from classifier.features import FrameSettings, song_frames  # noqa: E402
 from classifier.genre_model import (  # noqa: E402
-    DEFAULT_GENRES, GENRE_TABLE, CrnnFeatureExtractorGenreModel, CrnnFromScratchGenreModel, ModelLoadError,
-    build_pretrained_tags_model, load_genre_model, save_genre_model,
+    GENRE_TAGS, CrnnFeatureExtractorGenreModel, CrnnFromScratchGenreModel, ModelLoadError,
+    build_pretrained_tags_model,
 )
+from classifier.model_store import load_genre_model, save_genre_model  # noqa: E402
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared/data/musicnn-reference"
 needs_reference = pytest.mark.skipif(not REFERENCE.is_dir(), reason=f"musicnn reference clips not found at {REFERENCE}")
@@ -44,8 +46,9 @@ def test_default_genre_table():
     assert 12 <= len(slugs) <= 17 and len(set(slugs)) == len(slugs)
     assert all(re.fullmatch(r"#[0-9a-f]{6}", colour) and name and text for _, name, colour, text in DEFAULT_GENRES)
     msd, mtt = load_musicnn("MSD_musicnn").labels, load_musicnn("MTT_musicnn").labels
-    for row in GENRE_TABLE:
-        assert set(row.msd_tags) <= set(msd) and set(row.mtt_tags) <= set(mtt), row.slug
+    assert set(GENRE_TAGS) < set(slugs), "tags map onto default genres"
+    for slug, tags in GENRE_TAGS.items():
+        assert tags.msd + tags.mtt and set(tags.msd) <= set(msd) and set(tags.mtt) <= set(mtt), slug
 
 
 def test_predict_shapes_and_probabilities(pretrained, frames):

@@ -19,11 +19,10 @@ from .moods_factories import (  # noqa: F401  (seeded_moods is a fixture)
     genre,
     history,
     listen,
-    model_version,
     seeded_moods,
 )
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("seeded_moods")]
+pytestmark = [pytest.mark.unit, pytest.mark.django_db, pytest.mark.usefixtures("seeded_moods")]
 NOW = timezone.make_aware(timezone.datetime(2026, 6, 15, 12, 0))
 
 
@@ -79,11 +78,11 @@ def test_a_listen_one_half_life_old_weighs_half(user, settings):
     assert result.distribution[genre("metal").pk] == pytest.approx(1 / 3)
 
 
-def test_only_predictions_of_the_classifying_model_count(user):
+def test_a_reclassified_song_counts_with_its_new_genre_vector(user):
     song = classified_song({"folk": 1.0})
-    GenrePrediction.objects.create(song=song, model_version=model_version("older"), genre=genre("metal"), probability=1)
+    GenrePrediction.objects.filter(song=song).update(genre=genre("metal"))
     history(user, song, NOW, plays=1)
-    assert list(profile(user).distribution) == [genre("folk").pk]
+    assert list(profile(user).distribution) == [genre("metal").pk]
 
 
 def test_confidence_is_low_for_a_few_plays_and_the_sentence_hedges(user):
@@ -116,8 +115,7 @@ def test_confidence_grows_with_plays_and_hours_and_stays_below_one():
 
 def test_a_listen_of_an_unclassified_song_is_a_play_without_genres(user):
     song = classified_song({"pop": 1.0})
-    song.classified_with = None
-    song.save()
+    song.predictions.all().delete()
     history(user, song, NOW, plays=1)
     snapshot = MoodSnapshot.objects.get(user=user)
     assert (snapshot.plays, snapshot.distribution, profile(user).blend) == (1, {}, None)

@@ -144,6 +144,18 @@ def test_chip_renders_without_extra_queries(django_assert_num_queries):
     assert "Happy" in chips[1] and 'data-mood="happy"' in chips[1]
 
 
+def test_the_catalog_pages_show_the_chip_moods_registered(client, user):
+    """moods adds its chip to the song page and a Mood column to song tables through catalog.extensions."""
+    song = classified_song({"pop": 1.0}, title="with mood")
+    client.force_login(user)
+    detail = client.get(song.get_absolute_url()).content.decode()
+    assert 'data-mood="happy"' in detail.split('class="song-badges"')[1].split("</header>")[0]
+    library = client.get(reverse("catalog:song-list")).content.decode()
+    assert "<th>Mood</th>" in library and 'data-mood="happy"' in library
+    unknown_mood = client.get(reverse("catalog:song-list"), {"mood": "grumpy"})
+    assert 'class="filter-mood"' in unknown_mood.content.decode()
+
+
 def test_radio_queues_the_nearest_visible_songs(client, user, other_user):
     classified_song({"ambient": 1.0}, title="Calm Shared")
     classified_song({"metal": 1.0}, title="Loud Shared")

@@ -3,11 +3,14 @@
 import json
 import re
 
+import pytest
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from PIL import Image
 
 from skybeat.pwa import SHELL_FILES
+
+pytestmark = pytest.mark.unit
 
 
 def static_file(url: str) -> str:

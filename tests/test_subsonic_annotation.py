@@ -11,7 +11,7 @@ from tests.catalog_factories import fast_passwords, media_root  # noqa: F401
 from tests.moods_factories import classified_song, seeded_moods  # noqa: F401
 from tests.subsonic_helpers import alice, bob, ids, library, song_id  # noqa: F401
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords", "media_root")]
+pytestmark = [pytest.mark.unit, pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords", "media_root")]
 
 
 def ms(moment: datetime) -> int:

@@ -10,7 +10,7 @@ from catalog.models import ListeningEvent
 from tests.catalog_factories import fast_passwords, media_root  # noqa: F401
 from tests.subsonic_helpers import XML_NS, alice, bob, ids, library, song_id  # noqa: F401
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords", "media_root")]
+pytestmark = [pytest.mark.unit, pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords", "media_root")]
 
 
 def album_id(song) -> str:

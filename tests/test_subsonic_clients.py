@@ -20,7 +20,7 @@ from catalog.models import GenrePrediction, ListeningEvent
 from moods.dashboard import dashboard_data
 from moods.models import MoodSnapshot
 from moods.services import update_song_moods
-from tests.catalog_factories import fast_passwords, media_root  # noqa: F401
+from tests.catalog_factories import classified_by, fast_passwords, media_root  # noqa: F401
 from tests.moods_factories import genre, model_version, seeded_moods  # noqa: F401
 from tests.subsonic_helpers import build_library, sign_in
 
@@ -39,10 +39,10 @@ def give_genre_vector(song, probabilities: dict[str, float]) -> None:
     """What the classifier leaves on a song: its genre vector under a model, its top genre, its mood."""
     version = model_version()
     for slug, probability in probabilities.items():
-        GenrePrediction.objects.create(song=song, model_version=version, genre=genre(slug), probability=probability)
+        GenrePrediction.objects.create(song=song, genre=genre(slug), probability=probability)
+    classified_by(song, version)
     top = max(probabilities, key=probabilities.get)
-    song.top_genre, song.top_probability, song.classified_with, song.status = genre(top), probabilities[top], version, \
-        "classified"
+    song.top_genre, song.top_probability, song.status = genre(top), probabilities[top], "classified"
     song.save()
     update_song_moods([song.pk])
 

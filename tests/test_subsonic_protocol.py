@@ -12,7 +12,7 @@ from subsonic.models import AppPassword
 from tests.catalog_factories import fast_passwords, media_root  # noqa: F401
 from tests.subsonic_helpers import XML_NS, Subsonic, alice, library, sign_in  # noqa: F401
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords", "media_root")]
+pytestmark = [pytest.mark.unit, pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords", "media_root")]
 
 
 def body(response) -> dict:

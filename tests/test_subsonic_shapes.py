@@ -9,7 +9,7 @@ from tests.moods_factories import classified_song, seeded_moods  # noqa: F401
 from tests.subsonic_helpers import alice, library, song_id  # noqa: F401
 from tests.subsonic_shapes import shape_errors
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords", "media_root")]
+pytestmark = [pytest.mark.unit, pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords", "media_root")]
 
 MEDIA = {"stream", "download", "getCoverArt"}  # they answer bytes, not JSON
 

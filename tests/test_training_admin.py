@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from catalog.models import Genre, GenreLabel
 from catalog.services import label_song
-from classifier import datasets, registry, tasks, training_jobs
+from classifier import datasets, sweeps, tasks, training_jobs
 from classifier.model_cards import draw_confusion
 from classifier.models import ModelVersion, TrainingJob
 from skybeat.celery import app
@@ -65,7 +65,7 @@ def test_running_jobs_silent_for_the_stall_time_fail_with_the_reason(staff_user,
     from_before_heartbeats = job(Status.RUNNING, None)
     untouched = [alive, job(Status.QUEUED, None), job(Status.SUCCEEDED, long_ago)]
 
-    assert sorted(registry.fail_stalled_training_jobs()) == sorted([silent.pk, from_before_heartbeats.pk])
+    assert sorted(sweeps.fail_stalled_training_jobs()) == sorted([silent.pk, from_before_heartbeats.pk])
 
     for stalled in (silent, from_before_heartbeats):
         stalled.refresh_from_db()

@@ -19,6 +19,8 @@ def test_reports_a_missing_folder_and_bad_options(tmp_path):
         call_command("train_classifier", str(tmp_path / "nowhere"))
     with pytest.raises(CommandError, match="val_fraction|val-fraction"):
         call_command("train_classifier", str(tmp_path), "--val-fraction", "1.5")
+    with pytest.raises(CommandError, match="unknown training mode 'guess'"):
+        call_command("train_classifier", str(tmp_path), "--mode", "guess")
 
 
 @pytest.mark.django_db

@@ -6,9 +6,9 @@ from catalog.models import Genre, GenreLabel, GenrePrediction, Song
 from catalog.services import label_song
 from classifier import labels
 from classifier.models import ModelVersion
-from tests.catalog_factories import audio_blob
+from tests.catalog_factories import audio_blob, classified_by
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.unit, pytest.mark.django_db]
 
 
 def make_song(n: int, user=None) -> Song:
@@ -37,9 +37,10 @@ def test_readiness_counts_labelled_songs_against_the_minimum(settings, user):
 
 def classified(song: Song, version: ModelVersion, probs: dict[Genre, float]) -> Song:
     for g, p in probs.items():
-        GenrePrediction.objects.create(song=song, model_version=version, genre=g, probability=p)
+        GenrePrediction.objects.create(song=song, genre=g, probability=p)
+    classified_by(song, version)
     top = max(probs, key=probs.get)
-    song.top_genre, song.top_probability, song.classified_with = top, probs[top], version
+    song.top_genre, song.top_probability = top, probs[top]
     song.status = Song.Status.CLASSIFIED
     song.timeline = {"genres": [g.slug for g in probs], "frames": [[0.0, list(probs.values())]]}
     song.save()

@@ -10,6 +10,8 @@ from hypothesis import given, settings as hypothesis_settings, strategies as st
 from classifier.embedding_cache import EmbeddingCache
 from classifier.datasets import LabelledClip, TrainingError, folder_dataset, split_by_song
 
+pytestmark = pytest.mark.unit
+
 
 def clips_from(counts: list[int], duplicates: int) -> list[LabelledClip]:
     """Songs per genre; the first ``duplicates`` songs also appear as a second clip with the same audio."""

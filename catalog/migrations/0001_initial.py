@@ -4,13 +4,45 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+# The default genres as of this migration (slug, name, colour, description; the order gives ``ordering``): the
+# data itself, never live code, so the migration runs the same whatever catalog/default_genres.py becomes.
+GENRES = [
+    ("blues", "Blues", "#3b6fb6", "Twelve-bar forms, blue notes, guitar and voice."),
+    ("classical", "Classical", "#b08d57", "Orchestral, chamber and solo art music."),
+    ("country", "Country", "#c8762b", "American roots: steel guitar, fiddle, storytelling."),
+    ("disco", "Disco", "#c86dd7", "Four-on-the-floor beat, strings, horns and falsetto: the 1970s dance floor."),
+    ("electronic", "Electronic", "#19b5c9", "Synthesisers and machines: techno, electronica, electro."),
+    ("folk", "Folk", "#7a9a3a", "Traditional and acoustic song."),
+    ("hip-hop", "Hip-hop", "#8e44ad", "Rap over beats and samples."),
+    ("jazz", "Jazz", "#d4a017", "Swing, improvisation, extended harmony."),
+    ("metal", "Metal", "#8f9bb3", "Heavy distorted guitars, power and speed."),
+    ("pop", "Pop", "#e84393", "Hooks, choruses and the charts."),
+    ("punk", "Punk", "#d63031", "Short, fast, loud and raw."),
+    ("reggae", "Reggae", "#27ae60", "Off-beat skank and deep bass from Jamaica."),
+    ("rnb-soul", "R&B / Soul", "#a0522d", "Rhythm and blues, soul and their heirs."),
+    ("rock", "Rock", "#c0392b", "Guitars, bass and drums, from classic to alternative."),
+    ("ambient", "Ambient", "#5f9ea0", "Atmosphere and texture over beat."),
+    ("dance", "Dance", "#f39c12", "Club music made for the dance floor: house, dance-pop."),
+    ("funk", "Funk", "#e67e22", "Syncopated grooves, slap bass and horns."),
+]
+
+
+def seed_genres(apps, schema_editor):
+    Genre = apps.get_model("catalog", "Genre")
+    for ordering, (slug, name, colour, description) in enumerate(GENRES):
+        Genre.objects.get_or_create(slug=slug, defaults={
+            "name": name, "colour": colour, "description": description, "ordering": ordering})
+
+
+def unseed_genres(apps, schema_editor):
+    apps.get_model("catalog", "Genre").objects.filter(slug__in=[row[0] for row in GENRES]).delete()
+
 
 class Migration(migrations.Migration):
 
     initial = True
 
     dependencies = [
-        ('classifier', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -54,7 +86,6 @@ class Migration(migrations.Migration):
                 ('top_probability', models.FloatField(blank=True, null=True)),
                 ('timeline', models.JSONField(blank=True, default=dict, help_text='Per-frame genre scores: {"genres": [slug, ...], "frames": [[start_s, [p, ...]], ...]}')),
                 ('spectrogram', models.FileField(blank=True, max_length=300, upload_to='spectrograms/')),
-                ('classified_with', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='classifier.modelversion')),
                 ('top_genre', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='top_songs', to='catalog.genre')),
                 ('uploaded_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='uploaded_songs', to=settings.AUTH_USER_MODEL)),
             ],
@@ -83,7 +114,6 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('probability', models.FloatField()),
                 ('genre', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='predictions', to='catalog.genre')),
-                ('model_version', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='predictions', to='classifier.modelversion')),
                 ('song', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='predictions', to='catalog.song')),
             ],
             options={
@@ -138,10 +168,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='genreprediction',
-            constraint=models.UniqueConstraint(fields=('song', 'model_version', 'genre'), name='one_prediction_per_genre'),
+            constraint=models.UniqueConstraint(fields=('song', 'genre'), name='one_prediction_per_genre'),
         ),
         migrations.AddConstraint(
             model_name='genrelabel',
             constraint=models.UniqueConstraint(fields=('song',), name='one_label_per_song'),
         ),
+        migrations.RunPython(seed_genres, unseed_genres),
     ]

@@ -1,5 +1,9 @@
 """Artists and albums as entities, playlists, stars and ratings; existing songs are linked to their artist and album
-from their stored artist, album and year (catalog.library.link_existing_songs)."""
+from their stored artist, album and year, by the rules of catalog.library as of this migration (a copy: a
+migration never calls live code).
+"""
+
+import unicodedata
 
 import django.core.validators
 import django.db.models.deletion
@@ -7,11 +11,27 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-from catalog.library import link_existing_songs
+UNKNOWN_ARTIST = "Unknown artist"
+UNKNOWN_ALBUM = "Unknown album"
+NAME_LENGTH = 300
+
+
+def name_key(name):
+    """The identity of a name: NFKC, case-folded, single spaces."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())[:NAME_LENGTH]
 
 
 def link_songs(apps, schema_editor):
-    link_existing_songs(*(apps.get_model("catalog", name) for name in ("Song", "Artist", "Album")))
+    """One artist per normalised name, one album per artist and normalised title (the earliest year seen)."""
+    Song, Artist, Album = (apps.get_model("catalog", name) for name in ("Song", "Artist", "Album"))
+    for song in Song.objects.filter(library_album__isnull=True).order_by("pk").iterator():
+        artist_name, title = song.artist or UNKNOWN_ARTIST, song.album or UNKNOWN_ALBUM
+        artist = Artist.objects.get_or_create(name_key=name_key(artist_name), defaults={"name": artist_name})[0]
+        album = Album.objects.get_or_create(artist=artist, title_key=name_key(title),
+                                            defaults={"title": title, "year": song.year})[0]
+        if album.year is None and song.year is not None:
+            Album.objects.filter(pk=album.pk).update(year=song.year)
+        Song.objects.filter(pk=song.pk).update(library_artist=artist, library_album=album)
 
 
 class Migration(migrations.Migration):

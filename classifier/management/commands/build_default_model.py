@@ -35,7 +35,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, folder, output, base_set, name, **opts):
         from classifier.fusion_training import BASE_SET, fit_fusion_model, save_base_set
-        from classifier.inference import SHIPPED_MODELS_DIR, configure_threads
+        from classifier.artefacts import SHIPPED_MODELS_DIR
+        from classifier.inference import configure_threads
         from classifier.model_cards import write_artefact
         from classifier.training import prepare_inputs
         from classifier.training_options import TrainingOptions

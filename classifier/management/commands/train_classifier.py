@@ -53,7 +53,7 @@ class Command(BaseCommand):
         parser.add_argument("folder", nargs="?", type=Path, help="labelled folder: FOLDER/<genre>/<audio files>")
         parser.add_argument("--from-library", action="store_true", help="train on the labels people gave on the site")
         parser.add_argument("--genres", default="", help="comma-separated genre slugs (default: all that qualify)")
-        parser.add_argument("--mode", choices=TrainingJob.Mode.values, default=TrainingJob.Mode.FUSION)
+        parser.add_argument("--mode", default=TrainingJob.Mode.FUSION, help=f"one of {', '.join(TrainingJob.Mode.values)}")
         parser.add_argument("--epochs", type=positive_int, default=30,
                             help="maximum epochs (early stopping may end sooner)")
         parser.add_argument("--val-fraction", type=fraction, default=0.2, help="share of songs per genre held out")
@@ -70,9 +70,9 @@ class Command(BaseCommand):
         if bool(folder) == bool(from_library):
             raise CommandError("give either a labelled folder or --from-library (one of them)")
         genre_list = [slug.strip() for slug in genres.split(",") if slug.strip()] or None
-        options = TrainingOptions(mode=mode, epochs=epochs, val_fraction=val_fraction, seed=seed,
-                                  max_frames=max_frames, skip_s=skip_s, name=name)
         try:
+            options = TrainingOptions(mode=mode, epochs=epochs, val_fraction=val_fraction, seed=seed,
+                                      max_frames=max_frames, skip_s=skip_s, name=name)
             if from_library:
                 clips, source = datasets.library_dataset(genre_list), "library"
             else:
