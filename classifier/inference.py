@@ -31,7 +31,7 @@ from catalog.signals import song_classified
 from skybeat.errors import InvalidAudio
 
 from . import registry
-from .models import ModelVersion
+from .models import AudioEmbedding, ModelVersion
 
 if TYPE_CHECKING:
     from .genre_model import GenreModel
@@ -71,6 +71,7 @@ class FileClassification:
     frame_starts_s: list[float]
     duration_s: float
     confidence_threshold: float = 0.0  # the model's: a top probability below it is a guess
+    embedding: np.ndarray | None = None  # (D,) L2-normalised mean backbone embedding, if the model has one
 
     @property
     def uncertain(self) -> bool:
@@ -226,7 +227,7 @@ def classify_file(path: str | Path, genre_model: GenreModel) -> FileClassificati
     from .features import song_frames
 
     frames = song_frames(path, genre_model.settings)
-    frame_probs, song_probs = genre_model.predict(frames.frames)
+    frame_probs, song_probs, embedding = genre_model.predict_with_embedding(frames.frames)
     song_probs = np.asarray(song_probs, dtype=np.float64)
     return FileClassification(
         genres=list(genre_model.genres),
@@ -235,6 +236,7 @@ def classify_file(path: str | Path, genre_model: GenreModel) -> FileClassificati
         frame_starts_s=[float(s) for s in frames.starts_s],
         duration_s=float(frames.duration_s),
         confidence_threshold=genre_model.confidence_threshold,
+        embedding=embedding,
     )
 
 
@@ -295,6 +297,8 @@ def save_classification(song_id: int, loaded: LoadedModel, result: FileClassific
         song.save(update_fields=["top_genre", "top_probability", "genre_uncertain", "classified_with", "timeline",
                                  "spectrogram",
                                  "status", "failure_reason", "status_changed_at"])
+        if result.embedding is not None:
+            AudioEmbedding.store(song.audio_id, loaded.version_id, result.embedding)
         transaction.on_commit(lambda: song_classified.send(sender=Song, song_id=song_id))
     logger.info("Song %s: %s (%.2f) with %s", song_id, top_slug, top_probability, loaded.name)
     return song
