@@ -15,11 +15,11 @@ from .responses import SubsonicError
 MAX_SEEDS = 50
 
 
-def seeds(user, item_id: str, kinds: tuple[str, ...]) -> list[Song]:
-    """The visible songs an id of one of ``kinds`` names (an artist: their songs and their albums' songs)."""
+def seeds(user, item_id: str) -> list[Song]:
+    """The visible songs a song, album or artist id names (an artist: their songs and their albums' songs)."""
     kind, _ = split_id(item_id)
-    if kind not in kinds:
-        raise SubsonicError.not_found(" or ".join({SONG: "Song", ALBUM: "Album", ARTIST: "Artist"}[k] for k in kinds))
+    if kind not in (SONG, ALBUM, ARTIST):
+        raise SubsonicError.not_found("Song, album or artist")
     if kind == SONG:
         return [visible_song(user, item_id, "audio")]
     if kind == ALBUM:
@@ -29,6 +29,7 @@ def seeds(user, item_id: str, kinds: tuple[str, ...]) -> list[Song]:
     return list(songs.order_by("-created_at", "pk")[:MAX_SEEDS])
 
 
-def similar_songs(user, item_id: str, count: int, key: str, kinds: tuple[str, ...]) -> dict:
-    found = songs_like(user, seeds(user, item_id, kinds), count, related=SONG_RELATIONS)
+def similar_songs(user, item_id: str, count: int, key: str) -> dict:
+    """``{key: {"song": [...]}}``: the ``count`` visible songs nearest the sound of what ``item_id`` names."""
+    found = songs_like(user, seeds(user, item_id), count, related=SONG_RELATIONS) if count else []
     return {key: {"song": songs_payload(user, [neighbour.song for neighbour in found])}}
