@@ -69,3 +69,15 @@ def test_the_song_page_and_the_home_page_show_songs_like_yours(page, live_server
     assert "because you played Night Drive" in mix.inner_text() and "Secret" not in mix.inner_text()
     assert mix.get_by_role("button", name="Play the mix").is_visible()
     assert errors == []
+
+
+def test_the_default_model_gives_the_embedding_in_the_same_pass():
+    from classifier.genre_model import fusion_frame_features, load_genre_model
+    from classifier.inference import SHIPPED_MODELS_DIR
+
+    model = load_genre_model(SHIPPED_MODELS_DIR / "genre-crnn-gtzan")
+    frames = np.random.default_rng(3).random((3, model.settings.frame_length, model.settings.n_mels), np.float32)
+    frame_probs, song_probs, embedding = model.predict_with_embedding(frames)
+    expected = fusion_frame_features(frames)[:, :400].mean(axis=0)
+    assert np.allclose(embedding, expected / np.linalg.norm(expected), atol=1e-5)
+    assert np.allclose(model.predict(frames)[1], song_probs)
