@@ -19,6 +19,10 @@ def progress_bar(job: ReclassifyJob) -> str:
     )
 
 
+def job_state(job: ReclassifyJob) -> str:
+    return "failed" if job.failed else "finished" if job.finished_at else "running"
+
+
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
     list_display = ("name", "architecture", "active", "genre_count", "health", "created_at")
@@ -55,8 +59,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         if job is None:
             return "—"
         url = reverse("admin:classifier_reclassifyjob_change", args=[job.pk])
-        state = "finished" if job.finished_at else "running"
-        return format_html('{} <a href="{}">{}</a>', progress_bar(job), url, state)
+        return format_html('{} <a href="{}">{}</a>', progress_bar(job), url, job_state(job))
 
     @admin.display(description="Metrics")
     def metrics_panel(self, version: ModelVersion) -> str:
@@ -109,9 +112,10 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
 @admin.register(ReclassifyJob)
 class ReclassifyJobAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "model_version", "progress", "created_at", "finished_at")
+    list_display = ("__str__", "model_version", "progress", "state", "message", "created_at", "finished_at")
     list_select_related = ("model_version",)
-    readonly_fields = ("model_version", "progress", "total", "done", "created_at", "finished_at")
+    readonly_fields = ("model_version", "progress", "state", "message", "total", "done", "created_at",
+                       "heartbeat_at", "resumes", "finished_at")
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -122,6 +126,10 @@ class ReclassifyJobAdmin(admin.ModelAdmin):
     @admin.display(description="Progress")
     def progress(self, job: ReclassifyJob) -> str:
         return progress_bar(job)
+
+    @admin.display(description="State")
+    def state(self, job: ReclassifyJob) -> str:
+        return job_state(job)
 
 
 from . import admin_training  # noqa: E402,F401  (training admin, written by the training engineer)

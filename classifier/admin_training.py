@@ -22,7 +22,7 @@ from django.utils.html import format_html
 from catalog.models import Genre
 from skybeat.queue import BrokerUnavailable, publish
 
-from . import labels
+from . import labels, registry
 from .models import ModelVersion, TrainingJob
 
 logger = logging.getLogger(__name__)
@@ -165,7 +165,7 @@ def model_picture_path(version: ModelVersion, picture: str) -> Path | None:
     if not version.artefact_path:
         return None
     models_dir = Path(settings.SKYBEAT_MODELS_DIR).resolve()
-    image = (models_dir / version.artefact_path / MODEL_PICTURES[picture]).resolve()
+    image = (registry.live_artefact_dir(version) / MODEL_PICTURES[picture]).resolve()
     if not image.is_relative_to(models_dir) or not image.is_file():
         return None
     return image

@@ -9,8 +9,9 @@ Architectures (``classifier.models.ModelVersion.Architecture``):
 - ``crnn-fine-tune`` / ``crnn-from-scratch``: one trained Keras network from frames to genres.
 
 An artefact is a directory: ``manifest.json`` (format version, architecture, genres, FrameSettings, backbones
-with their weight versions, and the SHA-256 of every other file) plus the architecture's files. Backbone weights
-are never copied into an artefact; they are re-read from the installed musicnn package, whose version must match.
+with their weight versions, and the SHA-256 of every other file) plus the architecture's files, saved as one
+version of the model's artefact directory (``classifier.artefacts``). Backbone weights are never copied into an
+artefact; they are re-read from the installed musicnn package, whose version must match.
 """
 
 from __future__ import annotations
@@ -19,17 +20,17 @@ import hashlib
 import json
 import logging
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
+from classifier.artefacts import live_dir, save_version
 from classifier.features import FrameSettings
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
+LOAD_ATTEMPTS = 5  # of load_genre_model, while saves keep switching the live version under it
 log = logging.getLogger(__name__)
 
 
@@ -339,9 +340,10 @@ def default_genre_tags() -> dict[str, dict[str, list[str]]]:
 
 
 class FusionGenreModel(_KerasGenreModel):
-    """The default model: a CRNN head (2-layer GRU) on the frozen MSD + MTT musicnn embeddings of every frame,
+    """The default model: a CRNN head (2-layer GRU) on the frozen MSD + MTT musicnn embeddings of each frame,
     fused with both taggers' genre tags (:mod:`classifier.fusion`), so genres without labelled training audio are
-    still predicted from the tags. Input standardisation, tag mapping and fusion parameters are in ``fusion.json``.
+    still predicted from the tags. Every frame is predicted on its own and the song averages them (why: see
+    classifier.fusion_training). Input standardisation, tag mapping and fusion parameters are in ``fusion.json``.
     """
 
     architecture = "crnn-fusion"
@@ -370,10 +372,15 @@ class FusionGenreModel(_KerasGenreModel):
         evidence = tag_evidence(features[:, self.EMBEDDING_DIM:], self._tag_columns)
         return self.fusion.frame_probs(head_probs, evidence)
 
+    def feature_probs(self, features: np.ndarray) -> np.ndarray:
+        """(n, 500) frame features (:func:`fusion_frame_features`) -> fused frame probabilities (n, G)."""
+        # Each frame is a sequence of its own (see classifier.fusion_training): (n, 1, 400) -> (n, K).
+        head_probs = self._infer(self.head_input(features)[:, None].astype(np.float32)).numpy()[:, 0]
+        return self.fuse(features, head_probs)
+
     def _frame_outputs(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         features = fusion_frame_features(frames)
-        head_probs = self._infer(self.head_input(features)[None].astype(np.float32)).numpy()[0]
-        return self.fuse(features, head_probs), features[:, :self.EMBEDDING_DIM]
+        return self.feature_probs(features), features[:, :self.EMBEDDING_DIM]
 
     def _save_files(self, directory: Path) -> dict:
         extra = super()._save_files(directory)
@@ -415,35 +422,26 @@ def file_sha256(path: Path) -> str:
 
 
 def save_genre_model(model: GenreModel, directory: str | Path) -> Path:
-    """Write ``model`` to ``directory`` atomically: built in a temporary sibling directory, then renamed into
-    place (an existing artefact there is replaced). Returns the directory."""
+    """Save ``model`` as the new live version of the artefact directory ``directory`` (classifier.artefacts: a
+    loader sees the old version or the new one, whole). Returns the new version's folder."""
+    return save_version(directory, lambda version: write_model_files(model, version))
+
+
+def write_model_files(model: GenreModel, directory: Path) -> None:
+    """Write ``model``'s files and their manifest into the existing empty folder ``directory``."""
     from classifier.backbones import backbone_version
 
-    directory = Path(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-    try:
-        extra = model._save_files(staging)
-        manifest = {
-            "format_version": FORMAT_VERSION,
-            "architecture": model.architecture,
-            "genres": model.genres,
-            "frame_settings": model.settings.to_dict(),
-            "backbone_versions": {name: backbone_version(name) for name in extra["backbones"]},
-            "files": {p.name: file_sha256(p) for p in sorted(staging.iterdir())},
-            **extra,
-        }
-        (staging / MANIFEST).write_text(json.dumps(manifest, indent=1))
-        if directory.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old.", dir=directory.parent))
-            os.replace(directory, retired / "artefact")
-            os.replace(staging, directory)
-            shutil.rmtree(retired)
-        else:
-            os.replace(staging, directory)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return directory
+    extra = model._save_files(directory)
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "architecture": model.architecture,
+        "genres": model.genres,
+        "frame_settings": model.settings.to_dict(),
+        "backbone_versions": {name: backbone_version(name) for name in extra["backbones"]},
+        "files": {p.name: file_sha256(p) for p in sorted(directory.iterdir())},
+        **extra,
+    }
+    (directory / MANIFEST).write_text(json.dumps(manifest, indent=1))
 
 
 def _read_manifest(directory: Path) -> dict:
@@ -480,8 +478,23 @@ def _check_files(directory: Path, manifest: dict) -> None:
 
 
 def load_genre_model(directory: str | Path) -> GenreModel:
-    """The genre model saved in ``directory``. Raises ModelLoadError with the reason if it cannot be used."""
-    directory = Path(directory)
+    """The genre model saved in the artefact directory ``directory``. Raises ModelLoadError with the reason if it
+    cannot be used.
+
+    The live version is read; should it fail while a save switched versions (and removed the one being read),
+    the new live version is loaded instead: an error is reported only for a version that is still live.
+    """
+    for _ in range(LOAD_ATTEMPTS - 1):
+        version = live_dir(directory)
+        try:
+            return _load_version(version)
+        except ModelLoadError:
+            if live_dir(directory) == version:
+                raise
+    return _load_version(live_dir(directory))
+
+
+def _load_version(directory: Path) -> GenreModel:
     manifest = _read_manifest(directory)
     architecture = manifest.get("architecture")
     if architecture not in ARCHITECTURES:

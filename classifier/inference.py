@@ -31,6 +31,7 @@ from catalog.signals import song_classified
 from skybeat.errors import InvalidAudio
 
 from . import registry
+from .artefacts import live_dir, save_version
 from .models import AudioEmbedding, ModelVersion
 
 if TYPE_CHECKING:
@@ -178,7 +179,7 @@ def load_version(version: ModelVersion) -> GenreModel:
 
     configure_threads()
     directory = registry.artefact_dir(version)
-    if not (directory / MANIFEST).exists():
+    if not (live_dir(directory) / MANIFEST).exists():
         shipped = SHIPPED_MODELS_DIR / version.artefact_path
         if (shipped / MANIFEST).is_file():  # a model that comes with SKYBEAT: installed from the source tree
             install_shipped_model(shipped, directory)
@@ -198,18 +199,9 @@ def load_version(version: ModelVersion) -> GenreModel:
 
 
 def install_shipped_model(shipped: Path, directory: Path) -> None:
-    """Copy a shipped artefact (model files, card and pictures) into place; a copy that another worker put
-    there meanwhile wins."""
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-    try:
-        shutil.copytree(shipped, staging, dirs_exist_ok=True)
-        try:
-            os.rename(staging, directory)
-        except OSError:  # the directory exists: installed by another worker
-            pass
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    """Copy a shipped artefact (model files, card and pictures) into the artefact directory ``directory`` as its
+    live version; workers racing here each install a complete copy."""
+    save_version(directory, lambda version: shutil.copytree(shipped, version, dirs_exist_ok=True))
 
 
 def warm_up(genre_model: GenreModel) -> None:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -13,9 +11,10 @@ import numpy as np
 from django.conf import settings
 from django.utils import timezone
 
+from .artefacts import save_version
 from .backbones import backbone_version
 from .datasets import TrainingError
-from .genre_model import save_genre_model
+from .genre_model import write_model_files
 from .models import ModelVersion
 from .training_options import ARCHITECTURE_OF_MODE, TrainingOptions
 
@@ -136,30 +135,22 @@ def model_card(name, options, source, genres, train_clips, val_clips, songs, ski
     }
 
 
-def write_artefact(genre_model, card: dict, directory: Path) -> Path:
-    """The model's files plus its card, confusion matrix and (when calibrated) reliability diagram, in
-    ``directory`` (replaced whole: written beside it, then renamed into place)."""
-    directory = Path(directory)
-    staging = save_genre_model(genre_model, directory.parent / f".{directory.name}.staging")
-    try:
-        (staging / CARD_FILE).write_text(json.dumps(card, indent=1, default=str))
-        metrics = card["metrics"]
-        draw_confusion(metrics["confusion"], metrics.get("confusion_genres", card["genres"]),
-                       staging / CONFUSION_FILE, f"{card['name']}: validation songs")
-        if "reliability" in metrics:
-            draw_reliability(metrics["reliability"]["bins"], staging / RELIABILITY_FILE,
-                             f"{card['name']}: cross-validated songs (ECE {metrics['reliability']['ece']:.3f})")
-        if directory.exists():
-            shutil.rmtree(directory)
-        os.replace(staging, directory)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return directory
+def write_artefact(genre_model, card: dict, directory: Path) -> None:
+    """The model's files plus its card, confusion matrix and (when calibrated) reliability diagram, written into
+    the existing empty folder ``directory``."""
+    write_model_files(genre_model, directory)
+    (directory / CARD_FILE).write_text(json.dumps(card, indent=1, default=str))
+    metrics = card["metrics"]
+    draw_confusion(metrics["confusion"], metrics.get("confusion_genres", card["genres"]),
+                   directory / CONFUSION_FILE, f"{card['name']}: validation songs")
+    if "reliability" in metrics:
+        draw_reliability(metrics["reliability"]["bins"], directory / RELIABILITY_FILE,
+                         f"{card['name']}: cross-validated songs (ECE {metrics['reliability']['ece']:.3f})")
 
 
 def save_and_register(name: str, genre_model, card: dict) -> ModelVersion:
     """Write the artefact under SKYBEAT_MODELS_DIR, then register it as an inactive model version."""
-    write_artefact(genre_model, card, Path(settings.SKYBEAT_MODELS_DIR) / name)
+    save_version(Path(settings.SKYBEAT_MODELS_DIR) / name, lambda version: write_artefact(genre_model, card, version))
     return ModelVersion.objects.create(
         name=name, architecture=card["architecture"], genres=card["genres"], feature_params=card["feature_params"],
         metrics=card["metrics"], model_card=card, artefact_path=name, active=False,

@@ -83,19 +83,29 @@ class TrainingJob(models.Model):
 
 
 class ReclassifyJob(models.Model):
-    """Reclassification of the whole library after a model is activated, in batches."""
+    """Reclassification of the whole library after a model is activated, in batches; a stalled one is resumed or
+    failed by the periodic sweep (classifier.registry.resume_stalled_reclassify_jobs)."""
 
     model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE)
     total = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="The job's latest progress or resumption")
+    resumes = models.PositiveSmallIntegerField(default=0, help_text="Times the sweep sent its songs again since "
+                                                                     "its latest progress")
+    message = models.TextField(blank=True, help_text="What went wrong, or how it was resumed")
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"Reclassify with {self.model_version.name}: {self.done}/{self.total}"
+
+    @property
+    def failed(self) -> bool:
+        """Ended with songs left: the message says why."""
+        return self.finished_at is not None and self.done < self.total
 
 
 class AudioEmbedding(models.Model):

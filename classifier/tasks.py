@@ -1,7 +1,8 @@
 """Celery tasks of the classifier: thin, idempotent wrappers around ``inference`` and ``registry``.
 
-They run on the ``classification`` queue (settings.CELERY_TASK_ROUTES), but for the periodic training-job sweep,
-on ``default``, which the training worker does not consume (a stalled job may have taken that worker down).
+They run on the ``classification`` queue (settings.CELERY_TASK_ROUTES), but for the periodic sweeps of stalled jobs,
+on ``default``: the training worker does not consume it (a stalled job may have taken that worker down), and a
+stalled reclassification is not held up behind a full classification queue.
 """
 
 import logging
@@ -43,7 +44,7 @@ def reclassify_batch(job_id: int, song_ids: list[int]) -> int:
     """One batch of a library reclassification; songs left when the time budget runs out go on in a new task."""
     left = registry.reclassify_batch(job_id, song_ids)
     if left:
-        reclassify_batch.delay(job_id, left)
+        registry.send_batches(job_id, left)
     return len(song_ids) - len(left)
 
 
@@ -57,3 +58,9 @@ def retry_failed() -> int:
 def fail_stalled_training_jobs() -> int:
     """Fail training jobs whose worker stopped mid-run; returns how many."""
     return len(registry.fail_stalled_training_jobs())
+
+
+@shared_task(ignore_result=True)
+def resume_stalled_reclassify_jobs() -> int:
+    """Send again the songs of library reclassifications that stalled, or fail them; returns how many resumed."""
+    return len(registry.resume_stalled_reclassify_jobs())

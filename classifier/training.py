@@ -20,11 +20,9 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import keras
 import numpy as np
-from django.conf import settings
 
 from skybeat.errors import InvalidAudio
 
@@ -35,6 +33,7 @@ from .features import song_frames
 from .genre_model import ARCHITECTURES, FUSION_BACKBONES, fusion_frame_features
 from .model_cards import CARD_FILE, model_card, new_model_name, save_and_register
 from .networks import build_crnn_head, build_finetune_model, build_from_scratch_model
+from .registry import live_artefact_dir
 from .training_options import (
     ARCHITECTURE_OF_MODE, FIT_SHARE, PREPARE_SHARE, REPORT_EVERY_S, Progress, ProgressCallback, TrainingOptions,
     TrainingResult,
@@ -287,7 +286,7 @@ def train(clips: list[LabelledClip], options: TrainingOptions, source: str,
                       cache_stats, time.monotonic() - started)
     version = save_and_register(name, genre_model_for(options, genres, network), card)
     report(Progress(1.0, f"registered {name}", epoch=len(history), metrics=_last_metrics(history), eta_s=0.0))
-    return TrainingResult(version, card, Path(settings.SKYBEAT_MODELS_DIR) / name / CARD_FILE, history, cache_stats)
+    return TrainingResult(version, card, live_artefact_dir(version) / CARD_FILE, history, cache_stats)
 
 
 def _last_metrics(history: list[dict]) -> dict[str, float]:

@@ -244,6 +244,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_QUEUES = [Queue(name) for name in ("default", "classification", "training")]
 CELERY_TASK_ROUTES = {
     "classifier.tasks.fail_stalled_training_jobs": {"queue": "default"},
+    "classifier.tasks.resume_stalled_reclassify_jobs": {"queue": "default"},
     "classifier.tasks.*": {"queue": "classification"},
     "classifier.training_tasks.*": {"queue": "training"},
 }
@@ -254,6 +255,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "fail-stalled-training-jobs": {
         "task": "classifier.tasks.fail_stalled_training_jobs",
+        "schedule": timedelta(minutes=5),
+    },
+    "resume-stalled-reclassify-jobs": {
+        "task": "classifier.tasks.resume_stalled_reclassify_jobs",
         "schedule": timedelta(minutes=5),
     },
     "nightly-library-training": {
@@ -323,6 +328,10 @@ SKYBEAT_EMBEDDING_CACHE_DIR = Path(os.environ.get("SKYBEAT_EMBEDDING_CACHE_DIR",
 SKYBEAT_TRAINING_TIME_LIMIT_S = int(os.environ.get("SKYBEAT_TRAINING_TIME_LIMIT_S", str(6 * 3600)))
 # A running training job silent for this long has lost its worker (classifier.registry.fail_stalled_training_jobs).
 SKYBEAT_TRAINING_STALL_S = int(os.environ.get("SKYBEAT_TRAINING_STALL_S", "900"))
+# A library reclassification without progress for this long lost its messages: the sweep sends its songs again, up
+# to SKYBEAT_RECLASSIFY_ATTEMPTS times, then fails it (classifier.registry.resume_stalled_reclassify_jobs).
+SKYBEAT_RECLASSIFY_STALL_S = int(os.environ.get("SKYBEAT_RECLASSIFY_STALL_S", "900"))
+SKYBEAT_RECLASSIFY_ATTEMPTS = int(os.environ.get("SKYBEAT_RECLASSIFY_ATTEMPTS", "3"))
 SKYBEAT_MOOD_HALF_LIFE_DAYS = float(os.environ.get("SKYBEAT_MOOD_HALF_LIFE_DAYS", "30"))
 # Similar songs (similar/): exact search below this many embeddings, a faiss IVF index above (bench/similar.py).
 SKYBEAT_SIMILAR_ANN_FROM = int(os.environ.get("SKYBEAT_SIMILAR_ANN_FROM", "50000"))

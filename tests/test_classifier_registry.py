@@ -6,15 +6,18 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 
 from catalog.models import Genre, Song
-from classifier import registry
+from classifier import registry, tasks
 from classifier.models import ModelVersion, ReclassifyJob
+from skybeat.celery import app
 from tests.classifier_factories import active_model, forget_failed_loads, second_pretrained, upload_song  # noqa: F401
 
 
@@ -82,6 +85,35 @@ def test_a_batch_stops_at_its_time_budget_and_hands_back_the_rest(active_model, 
     assert registry.reclassify_batch(job.pk, left, budget_s=60) == []  # a redelivered batch cannot overshoot
     job.refresh_from_db()
     assert job.done == 3 and job.finished_at is not None
+
+
+def test_the_sweep_finishes_a_stalled_job_with_nothing_left_and_stops_one_whose_model_was_replaced(
+    active_model, user, tmp_path, settings
+):
+    settings.SKYBEAT_RECLASSIFY_STALL_S = 900
+    now = timezone.now()
+    song = upload_song(tmp_path, user, "pulse", seed=60)
+    Song.objects.filter(pk=song.pk).update(created_at=now - timedelta(minutes=60), status=Song.Status.CLASSIFIED,
+                                           status_changed_at=now - timedelta(minutes=30))
+
+    def job(version: ModelVersion, created_min_ago: int, heartbeat_at) -> ReclassifyJob:
+        created = ReclassifyJob.objects.create(model_version=version, total=1, heartbeat_at=heartbeat_at)
+        ReclassifyJob.objects.filter(pk=created.pk).update(created_at=now - timedelta(minutes=created_min_ago))
+        return created
+
+    counted_lost = job(active_model, 40, None)  # its song was classified since it started; the count got lost
+    replaced = job(second_pretrained(), 20, now - timedelta(minutes=20))  # its song still to do
+    alive = job(active_model, 20, now)
+
+    assert tasks.resume_stalled_reclassify_jobs.apply().get() == 0  # nothing to send again
+    counted_lost, replaced, alive = (ReclassifyJob.objects.get(pk=j.pk) for j in (counted_lost, replaced, alive))
+    assert counted_lost.done == 1 and counted_lost.finished_at and not counted_lost.failed
+    assert replaced.failed and replaced.message == (
+        "Stopped with 1 song(s) left: pretrained-tags-again is no longer the active model.")
+    assert (alive.done, alive.finished_at, alive.message) == (0, None, "")
+    beat = settings.CELERY_BEAT_SCHEDULE["resume-stalled-reclassify-jobs"]
+    assert beat["task"] == tasks.resume_stalled_reclassify_jobs.name
+    assert app.amqp.router.route({}, beat["task"])["queue"].name == "default"
 
 
 def test_failed_songs_are_queued_again(active_model, user, tmp_path, django_capture_on_commit_callbacks):

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from catalog.models import Genre, Song
 from catalog.services import label_song
-from classifier import inference, training_jobs
+from classifier import inference, registry, training_jobs
 from classifier.datasets import folder_dataset
 from classifier.genre_model import load_genre_model
 from classifier.models import ModelVersion, TrainingJob
@@ -46,7 +46,7 @@ def test_migrate_leaves_the_shipped_model_active_with_disco_and_the_tag_only_gen
 
 def test_the_shipped_artefact_loads_from_the_source_tree_and_classifies(default_model, tmp_path):
     model = inference.load_version(default_model)  # installs it into SKYBEAT_MODELS_DIR first
-    assert (Path(settings.SKYBEAT_MODELS_DIR) / DEFAULT / "model_card.json").is_file()
+    assert (registry.live_artefact_dir(default_model) / "model_card.json").is_file()
     assert model.genres == default_model.genres and 0 < model.confidence_threshold < 1
     frames = np.random.default_rng(0).normal(1.0, 0.5, (3, 187, 96)).astype(np.float32)
     frame_probs, song_probs = model.predict(frames)

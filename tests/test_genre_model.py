@@ -1,7 +1,9 @@
 """GenreModel: the pretrained-tags model, the Keras networks, and saving/loading artefacts."""
 
+import copy
 import json
 import re
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +15,7 @@ configure_tensorflow_threads(1)
 
 import keras  # noqa: E402
 
-from classifier import networks  # noqa: E402
+from classifier import artefacts, networks  # noqa: E402
 from classifier.backbones import EMBEDDING_DIM, load_musicnn  # noqa: E402
 from classifier.features import FrameSettings, song_frames  # noqa: E402
 from classifier.genre_model import (  # noqa: E402
@@ -24,6 +26,7 @@ from classifier.genre_model import (  # noqa: E402
 REFERENCE = Path(__file__).resolve().parents[2] / "shared/data/musicnn-reference"
 needs_reference = pytest.mark.skipif(not REFERENCE.is_dir(), reason=f"musicnn reference clips not found at {REFERENCE}")
 GUITAR_FAMILY = {"blues", "country", "folk", "rock"}
+SAVES = 150  # per writer
 
 
 @pytest.fixture(scope="module")
@@ -74,12 +77,13 @@ def test_pretrained_tags_on_real_music(pretrained, clip, allowed):
 
 
 def test_pretrained_tags_save_load_gives_the_same_outputs(pretrained, frames, tmp_path):
-    loaded = load_genre_model(save_genre_model(pretrained, tmp_path / "pretrained"))
+    version = save_genre_model(pretrained, tmp_path / "pretrained")
+    loaded = load_genre_model(tmp_path / "pretrained")
     assert type(loaded) is type(pretrained) and loaded.genres == pretrained.genres
     assert loaded.settings == pretrained.settings
     for a, b in zip(loaded.predict(frames), pretrained.predict(frames), strict=True):
         np.testing.assert_allclose(a, b, atol=1e-5)
-    manifest = json.loads((tmp_path / "pretrained/manifest.json").read_text())
+    manifest = json.loads((version / "manifest.json").read_text())
     assert manifest["format_version"] == 1 and manifest["backbone_versions"]["MSD_musicnn"] == "musicnn-MSD-0.1.0"
 
 
@@ -99,13 +103,54 @@ def test_crnn_models_save_load_give_the_same_outputs(frames, tmp_path):
             np.testing.assert_allclose(a, b, atol=1e-5)
 
 
-def test_save_replaces_atomically(tmp_path):
+def test_save_replaces_atomically_and_prunes_versions_replaced_a_while_ago(tmp_path, monkeypatch):
     model = small_crnn_model()
-    save_genre_model(model, tmp_path / "m")
+    first = save_genre_model(model, tmp_path / "m")
     model.genres = ["a", "b", "c", "d"]
-    save_genre_model(model, tmp_path / "m")
+    second = save_genre_model(model, tmp_path / "m")
     assert load_genre_model(tmp_path / "m").genres == ["a", "b", "c", "d"]
-    assert [p.name for p in tmp_path.iterdir()] == ["m"]  # no staging or retired directories left behind
+    assert (tmp_path / "m" / "CURRENT").read_text() == second.name
+    assert first.is_dir()  # replaced just now: a loader may still be reading it
+    monkeypatch.setattr(artefacts, "KEEP_REPLACED_S", 0)
+    third = save_genre_model(model, tmp_path / "m")
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == [".lock", "CURRENT", third.name]
+    assert [p.name for p in tmp_path.iterdir()] == ["m"]
+
+
+def test_a_loader_never_sees_a_half_swapped_artefact_while_it_is_saved_again(pretrained, tmp_path):
+    """A loader in a loop while two writers re-save the model: every load gets a complete version, old or new,
+    never a missing directory or a manifest of one save with the files of another."""
+    home, errors, loads, saving = tmp_path / "m", [], [], threading.Event()
+    save_genre_model(pretrained, home)
+    saving.set()
+
+    def load_in_a_loop() -> None:
+        while saving.is_set():
+            try:
+                loads.append(load_genre_model(home).temperature)
+            except ModelLoadError as exc:
+                errors.append(str(exc))
+
+    def save_again(temperature: float) -> None:
+        model = copy.copy(pretrained)
+        model.temperature = temperature
+        try:
+            for _ in range(SAVES):
+                save_genre_model(model, home)
+        except Exception as exc:  # a writer must not fail either
+            errors.append(f"saving: {exc!r}")
+
+    loader = threading.Thread(target=load_in_a_loop)
+    loader.start()
+    writers = [threading.Thread(target=save_again, args=(temperature,)) for temperature in (1.0, 2.0)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    saving.clear()
+    loader.join()
+    assert errors == [], f"{len(errors)} of {len(errors) + len(loads)} loads failed, e.g. {errors[:3]}"
+    assert len(loads) >= 10 and load_genre_model(home).temperature in (1.0, 2.0)
 
 
 @pytest.mark.parametrize("damage, reason", [

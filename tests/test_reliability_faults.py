@@ -1,5 +1,6 @@
-"""Faults with real processes: a pool process killed mid-song, the broker down during uploads, unusable models,
-a vanished file. Nothing is lost: every song ends classified (or failed with its reason), never stuck.
+"""Faults with real processes: a pool process killed mid-song, the broker down during uploads or a library
+reclassification, unusable models, a vanished file. Nothing is lost: every song ends classified (or failed with
+its reason), never stuck.
 
 Each test brings its own Redis (a private redis-server on 6390-6399) and its own worker on it, so the shared
 session worker never takes these songs and both CI passes (SQLite, PostgreSQL) run the same faults.
@@ -22,11 +23,11 @@ from django.urls import reverse
 
 from catalog.ingest import ingest_uploads
 from catalog.models import GenrePrediction, Song
-from classifier import registry
-from classifier.models import ModelVersion
+from classifier import registry, tasks
+from classifier.models import ModelVersion, ReclassifyJob
 from tests.audio_fixtures import synthetic_genre_clip, write_audio
 from tests.catalog_factories import fast_passwords, media_root  # noqa: F401
-from tests.classifier_factories import active_model, broken_model  # noqa: F401
+from tests.classifier_factories import active_model, broken_model, second_pretrained  # noqa: F401
 from tests.conftest import start_worker, stop_worker, test_database_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True),
@@ -226,3 +227,52 @@ def test_a_song_whose_file_vanished_fails_with_that_reason(private_worker, activ
     song = final_status(song.pk, worker)
     assert (song.status, song.failure_reason) == (Song.Status.FAILED, "The audio file is missing from storage")
     assert not song.predictions.exists()
+
+
+def test_a_reclassification_started_while_the_broker_is_down_is_resumed_by_the_sweep(
+    private_broker, private_worker, active_model, user, tmp_path, settings
+):
+    private_broker.stop()
+    songs = [upload(user, tmp_path, seconds=8, seed=seed) for seed in (51, 52, 53)]  # pending: nothing was sent
+    other = second_pretrained()
+    started = time.monotonic()
+    job = registry.activate(other, reclassify=True)
+    assert time.monotonic() - started < 10, "a down broker must not hang the activation"
+    job.refresh_from_db()
+    assert (job.total, job.done, job.finished_at) == (3, 0, None)
+    assert "could not reach the task queue" in job.message.lower()
+
+    private_broker.start()  # empty: the sweep must find the songs itself
+    worker = private_worker()
+    settings.SKYBEAT_RECLASSIFY_STALL_S = 0
+    assert tasks.resume_stalled_reclassify_jobs.apply().get() == 1
+    settings.SKYBEAT_RECLASSIFY_STALL_S = 600
+    assert registry.resume_stalled_reclassify_jobs() == []  # idempotent: it just made progress possible
+
+    wait_until(lambda: ReclassifyJob.objects.filter(pk=job.pk, finished_at__isnull=False).exists(),
+               what=f"the job to finish; worker log:\n{log_of(worker)[-4000:]}")
+    for song in songs:
+        assert_classified_once(final_status(song.pk, worker), other)
+    job.refresh_from_db()
+    assert job.done == job.total == 3 and not job.failed
+
+
+def test_a_reclassification_that_cannot_be_sent_fails_after_its_attempts_saying_why(
+    private_broker, active_model, user, tmp_path, settings, admin_client
+):
+    private_broker.stop()
+    upload(user, tmp_path, seconds=8, seed=61)
+    job = registry.activate(second_pretrained(), reclassify=True)
+    settings.SKYBEAT_RECLASSIFY_STALL_S = 0
+    for attempt in range(1, settings.SKYBEAT_RECLASSIFY_ATTEMPTS + 1):
+        assert registry.resume_stalled_reclassify_jobs() == [job.pk]
+        job.refresh_from_db()
+        assert (job.resumes, job.finished_at) == (attempt, None) and "task queue" in job.message
+
+    assert registry.resume_stalled_reclassify_jobs() == []
+    job.refresh_from_db()
+    assert job.failed and job.finished_at and job.done == 0
+    assert f"after {settings.SKYBEAT_RECLASSIFY_ATTEMPTS} attempts" in job.message and "task queue" in job.message
+    assert registry.resume_stalled_reclassify_jobs() == [] and ReclassifyJob.objects.get(pk=job.pk) == job
+    page = admin_client.get(reverse("admin:classifier_reclassifyjob_changelist")).content.decode()
+    assert "failed" in page and f"after {settings.SKYBEAT_RECLASSIFY_ATTEMPTS} attempts" in page

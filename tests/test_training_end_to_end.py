@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 
-from classifier import datasets, training
+from classifier import datasets, registry, training
 from classifier.model_cards import new_model_name
 from classifier.training_options import TrainingOptions
 from classifier.genre_model import load_genre_model
@@ -68,7 +68,7 @@ def test_feature_extractor_trains_a_model_that_classifies_new_clips(synthetic_fo
     assert card["history"][-1]["val_accuracy"] >= 0.8
     assert set(metrics["per_genre"]) == set(SYNTHETIC_GENRES)
     assert np.asarray(metrics["confusion"]).sum() == 6
-    artefact = models_dir / version.artefact_path
+    artefact = registry.live_artefact_dir(version)
     assert (artefact / "confusion.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not [p for p in models_dir.iterdir() if p.name.startswith(".")]  # no staging left behind
 

@@ -8,6 +8,7 @@ confusion matrix and reliability diagram, to ``classifier/shipped/<name>/``, and
 the library's labels. Nothing is registered in the database: migrations register the shipped model.
 """
 
+import shutil
 import time
 from pathlib import Path
 
@@ -48,7 +49,10 @@ class Command(BaseCommand):
             model, card = fit_fusion_model(name, songs, skipped, cache_stats, options, "genre-train", show, started)
         except TrainingError as exc:
             raise CommandError(str(exc)) from exc
-        directory = write_artefact(model, card, output or SHIPPED_MODELS_DIR / name)
+        directory = output or SHIPPED_MODELS_DIR / name
+        shutil.rmtree(directory, ignore_errors=True)  # a shipped artefact is one plain folder, not versions
+        directory.mkdir(parents=True)
+        write_artefact(model, card, directory)
         base = save_base_set(songs, base_set or BASE_SET)
         metrics = card["metrics"]
         self.stdout.write(self.style.SUCCESS(

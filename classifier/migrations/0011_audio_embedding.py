@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('catalog', '0008_song_genre_uncertain_disco'),
-        ('classifier', '0009_default_crnn_model'),
+        ('classifier', '0010_reclassify_job_sweep'),
     ]
 
     operations = [
