@@ -66,6 +66,7 @@ class FileClassification:
     frame_starts_s: list[float]
     duration_s: float
     confidence_threshold: float = 0.0  # the model's: a top probability below it is a guess
+    embedding: np.ndarray | None = None  # (D,) L2-normalised mean backbone embedding, if the model has one
 
     @property
     def uncertain(self) -> bool:
@@ -215,7 +216,7 @@ def classify_file(path: str | Path, genre_model: GenreModel) -> FileClassificati
     from .features import song_frames
 
     frames = song_frames(path, genre_model.settings)
-    frame_probs, song_probs = genre_model.predict(frames.frames)
+    frame_probs, song_probs, embedding = genre_model.predict_with_embedding(frames.frames)
     song_probs = np.asarray(song_probs, dtype=np.float64)
     return FileClassification(
         genres=list(genre_model.genres),
@@ -224,6 +225,7 @@ def classify_file(path: str | Path, genre_model: GenreModel) -> FileClassificati
         frame_starts_s=[float(s) for s in frames.starts_s],
         duration_s=float(frames.duration_s),
         confidence_threshold=genre_model.confidence_threshold,
+        embedding=embedding,
     )
 
 
