@@ -64,7 +64,8 @@ def songs(train: Path, dev: Path):
     """(features per song (n, 500), genres, is_dev) of genre-train (base set) and genre-dev (embedded now)."""
     from classifier.features import song_frames
     from classifier.fusion_training import base_set_songs
-    from classifier.genre_model import fusion_frame_features, load_genre_model
+    from classifier.genre_model import fusion_frame_features
+    from classifier.model_store import load_genre_model
 
     model = load_genre_model(DEFAULT_MODEL_DIR)
     base = base_set_songs()

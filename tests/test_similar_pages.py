@@ -72,7 +72,8 @@ def test_the_song_page_and_the_home_page_show_songs_like_yours(page, live_server
 
 
 def test_the_default_model_gives_the_embedding_in_the_same_pass():
-    from classifier.genre_model import fusion_frame_features, load_genre_model
+    from classifier.genre_model import fusion_frame_features
+    from classifier.model_store import load_genre_model
     from classifier.inference import SHIPPED_MODELS_DIR
 
     model = load_genre_model(SHIPPED_MODELS_DIR / "genre-crnn-gtzan")
