@@ -120,11 +120,11 @@ def populate(songs: int, listens: int, users: int, seed: int) -> None:
             yield (f"Bench song {n}", artists[n % len(artists)], f"Album {n // 12}", 1960 + n % 64, blob_ids[shas[n]],
                    uploaders[n], created, "shared" if shared[n] else "private", "classified" if done else "pending", "",
                    created, top_genres[n] if done else None, probabilities[n] if done else None,
-                   version.pk if done else None, "{}", "")
+                   version.pk if done else None, "{}", "", done and probabilities[n] < 0.3)
 
     copy_rows(Song, ["title", "artist", "album", "year", "audio", "uploaded_by", "created_at", "visibility", "status",
                      "failure_reason", "status_changed_at", "top_genre", "top_probability", "classified_with",
-                     "timeline", "spectrogram"], song_rows(), songs)
+                     "timeline", "spectrogram", "genre_uncertain"], song_rows(), songs)
     song_ids = np.array(Song.objects.order_by("pk").values_list("pk", flat=True))
     classified_ids = list(Song.objects.filter(status="classified").values_list("pk", flat=True))
     moods = [choice for choice, _ in MOOD_CHOICES]

@@ -7,11 +7,12 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.generics import ListAPIView, get_object_or_404  # a non-numeric id is a 404, not a 500
 from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 
-from . import services
+from . import read_cache, services
 from .forms import SongFilterForm
 from .ingest import ingest_uploads, too_large_message
 from .models import ListeningEvent, Song
@@ -44,6 +45,33 @@ class AnyAcceptNegotiation(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
+class CachedCountPagination(PageNumberPagination):
+    """Page numbers, with the count of matching rows cached per viewer and filters (see catalog.read_cache)."""
+
+    def paginate_queryset(self, queryset, request, view=None):
+        filters = request.query_params.copy()
+        filters.pop(self.page_query_param, None)
+        self.django_paginator_class = lambda rows, size: read_cache.CachedCountPaginator(
+            rows, size, user=request.user, parts=[request.path, filters.urlencode()], scopes=view.cache_scopes())
+        return super().paginate_queryset(queryset, request, view)
+
+
+class CachedListMixin:
+    """A list answered from the read cache for the same viewer and URL while nothing it shows has changed."""
+
+    pagination_class = CachedCountPagination
+
+    def cache_scopes(self) -> list[str]:
+        return [read_cache.SONGS]
+
+    def list(self, request, *args, **kwargs):
+        def compute():
+            return super(CachedListMixin, self).list(request, *args, **kwargs).data
+
+        return Response(read_cache.cached(f"api:{request.path}", request.user, [request.build_absolute_uri()], compute,
+                                          self.cache_scopes()))
+
+
 SONG_FILTERS = [
     OpenApiParameter("q", str, description="Words in the title, artist or album"),
     OpenApiParameter("genre", str, description="Slug of the top genre"),
@@ -59,7 +87,7 @@ SONG_FILTERS = [
     retrieve=extend_schema(summary="A song with its genre probabilities and timeline"),
     destroy=extend_schema(summary="Delete your song (staff: any song)"),
 )
-class SongViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+class SongViewSet(CachedListMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
     def get_queryset(self):
@@ -205,8 +233,11 @@ class ListenViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, viewsets
 
 
 @extend_schema(summary="Your plays (listens that counted), newest first")
-class HistoryView(ListAPIView):
+class HistoryView(CachedListMixin, ListAPIView):
     serializer_class = HistoryEntrySerializer
+
+    def cache_scopes(self) -> list[str]:
+        return [read_cache.SONGS, read_cache.history_scope(self.request.user.pk)]
 
     def get_queryset(self):
         return services.history(self.request.user).select_related("song__uploaded_by")

@@ -4,7 +4,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -12,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from skybeat.errors import REFUSED_BODIES, refused_body_message
 
-from . import services
+from . import read_cache, services
 from .audio_probe import SUPPORTED_TEXT
 from .forms import LabelForm, SongFilterForm, VisibilityForm
 from .ingest import ingest_uploads, too_large_message
@@ -40,10 +39,21 @@ def genre_list(request: HttpRequest) -> HttpResponse:
     return render(request, "catalog/genre_list.html", {"genres": services.genres_with_counts(request.user), "nav": "browse"})
 
 
+def songs_page(request: HttpRequest, songs, per_page: int = SONGS_PER_PAGE, scopes: list[str] | None = None):
+    """The requested page of ``songs``, their count cached per viewer and filters (read_cache)."""
+    filters = request.GET.copy()
+    filters.pop("page", None)
+    paginator = read_cache.CachedCountPaginator(songs, per_page, user=request.user, scopes=scopes or [read_cache.SONGS],
+                                                parts=[request.path, filters.urlencode()])
+    return paginator.get_page(request.GET.get("page"))
+
+
 def genre_detail(request: HttpRequest, slug: str) -> HttpResponse:
     genre = get_object_or_404(Genre, slug=slug)
-    page = Paginator(services.genre_songs(request.user, genre), SONGS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "catalog/genre_detail.html", {"genre": genre, "page": page, "nav": "browse"})
+    songs_html = read_cache.cached_html(
+        request, "genre", "catalog/_genre_songs.html", read_cache.viewer_scopes(request.user),
+        lambda: {"genre": genre, "page": songs_page(request, services.genre_songs(request.user, genre))})
+    return render(request, "catalog/genre_detail.html", {"genre": genre, "songs_html": songs_html, "nav": "browse"})
 
 
 def song_list(request: HttpRequest) -> HttpResponse:
@@ -54,8 +64,9 @@ def song_list(request: HttpRequest) -> HttpResponse:
     except ValueError as exc:  # an unknown mood: shown like the other invalid filters, and left out
         form.add_error("mood", str(exc))
         songs = services.search_songs(request.user, **form.filters())
-    page = Paginator(songs, SONGS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "catalog/song_list.html", {"form": form, "page": page, "nav": "library"})
+    songs_html = read_cache.cached_html(request, "library", "catalog/_song_list_songs.html",
+                                        read_cache.viewer_scopes(request.user), lambda: {"page": songs_page(request, songs)})
+    return render(request, "catalog/song_list.html", {"form": form, "songs_html": songs_html, "nav": "library"})
 
 
 def song_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -164,5 +175,8 @@ def store_uploads(request: HttpRequest, files: list) -> HttpResponse:
 
 @login_required
 def history(request: HttpRequest) -> HttpResponse:
-    page = Paginator(services.history(request.user), PLAYS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "catalog/history.html", {"page": page, "nav": "history"})
+    scopes = read_cache.viewer_scopes(request.user, read_cache.history_scope(request.user.pk))
+    plays_html = read_cache.cached_html(
+        request, "history", "catalog/_history_plays.html", scopes,
+        lambda: {"page": songs_page(request, services.history(request.user), PLAYS_PER_PAGE, scopes)})
+    return render(request, "catalog/history.html", {"plays_html": plays_html, "nav": "history"})
