@@ -11,6 +11,9 @@ the way contrib apps re-register admin classes. Slots:
 A panel's ``context`` function gets the request and the page's object (the song, or ``None`` on the home page)
 and returns extra template variables; it runs once per rendering, so keep per-row panels free of queries and
 add what they need to song lists with :func:`register_song_list_hook`.
+
+Song tables are cached (:mod:`catalog.read_cache`): an app that changes what its ``song_columns`` show calls
+``catalog.read_cache.songs_changed()`` afterwards.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from django.core.files.storage import Storage
 from django.db import OperationalError, transaction
 from django.utils import timezone
 
+from catalog import read_cache
 from catalog.models import Genre, GenrePrediction, Song
 from catalog.services import reuse_classification
 from catalog.signals import song_classified
@@ -356,9 +357,9 @@ def mark_failed(song_id: int, reason: str) -> None:
 
 
 def _set_status(song_id: int, status: str, reason: str = "") -> bool:
-    return bool(
-        Song.objects.filter(pk=song_id).update(status=status, failure_reason=reason, status_changed_at=timezone.now())
-    )
+    changed = Song.objects.filter(pk=song_id).update(status=status, failure_reason=reason, status_changed_at=timezone.now())
+    read_cache.songs_changed()  # song rows show the status
+    return bool(changed)
 
 
 def fail_unexpected(song_id: int, exc: Exception) -> None:
