@@ -1,4 +1,4 @@
-"""Caches of the library's busiest reads (song counts, API list pages, rendered song tables), keyed by versions.
+"""Caches of the library's busiest reads (song counts, API list pages, song list pages), keyed by versions.
 
 Every entry's key holds the current *version token* of each scope it depends on, a random token that
 :func:`bump` replaces: entries made under an old token are never read again (they expire after
@@ -29,10 +29,11 @@ from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
+from django.contrib.messages import get_messages
+from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.utils.functional import cached_property
-from django.utils.safestring import SafeString, mark_safe
 
 from .models import Genre, ListeningEvent, Playlist, Song
 from .signals import song_classified
@@ -125,17 +126,20 @@ def viewer_scopes(user, *extra: str) -> list[str]:
     return [SONGS, *([playlists_scope(user.pk)] if user.is_authenticated else []), *extra]
 
 
-def cached_html(request, name: str, template: str, scopes: Iterable[str], context: Callable[[], dict]) -> SafeString:
-    """``template`` rendered with ``context()`` for this request's viewer and full URL, from the cache when there.
+def cached_page(request, name: str, scopes: Iterable[str], template: str, context: Callable[[], dict]) -> HttpResponse:
+    """``template`` rendered with ``context()``, from the cache for this viewer and full URL when there.
 
-    The cached HTML holds :data:`CSRF_PLACEHOLDER` wherever a form has ``{% csrf_token %}``; this response's
-    own token replaces it.
+    A request with messages to show is rendered afresh (and not stored). The cached HTML holds
+    :data:`CSRF_PLACEHOLDER` wherever a form has ``{% csrf_token %}``; this response's own token replaces it.
     """
-    def render() -> str:
+    def render_page() -> str:
         return render_to_string(template, {**context(), "csrf_token": CSRF_PLACEHOLDER}, request)
 
-    html = cached(name, request.user, [request.get_full_path()], render, scopes)
-    return mark_safe(html.replace(CSRF_PLACEHOLDER, get_token(request)) if CSRF_PLACEHOLDER in html else html)
+    if len(get_messages(request)):
+        html = render_page()
+    else:
+        html = cached(f"page:{name}", request.user, [request.get_full_path()], render_page, scopes)
+    return HttpResponse(html.replace(CSRF_PLACEHOLDER, get_token(request)) if CSRF_PLACEHOLDER in html else html)
 
 
 class CachedCountPaginator(Paginator):

@@ -49,24 +49,27 @@ def songs_page(request: HttpRequest, songs, per_page: int = SONGS_PER_PAGE, scop
 
 
 def genre_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    genre = get_object_or_404(Genre, slug=slug)
-    songs_html = read_cache.cached_html(
-        request, "genre", "catalog/_genre_songs.html", read_cache.viewer_scopes(request.user),
-        lambda: {"genre": genre, "page": songs_page(request, services.genre_songs(request.user, genre))})
-    return render(request, "catalog/genre_detail.html", {"genre": genre, "songs_html": songs_html, "nav": "browse"})
+    def context() -> dict:
+        genre = get_object_or_404(Genre, slug=slug)
+        return {"genre": genre, "page": songs_page(request, services.genre_songs(request.user, genre)), "nav": "browse"}
+
+    return read_cache.cached_page(request, "genre", read_cache.viewer_scopes(request.user), "catalog/genre_detail.html",
+                                  context)
 
 
 def song_list(request: HttpRequest) -> HttpResponse:
-    form = SongFilterForm(request.GET)
-    form.is_valid()  # invalid filters are shown with their error and left out
-    try:
-        songs = services.search_songs(request.user, **form.filters())
-    except ValueError as exc:  # an unknown mood: shown like the other invalid filters, and left out
-        form.add_error("mood", str(exc))
-        songs = services.search_songs(request.user, **form.filters())
-    songs_html = read_cache.cached_html(request, "library", "catalog/_song_list_songs.html",
-                                        read_cache.viewer_scopes(request.user), lambda: {"page": songs_page(request, songs)})
-    return render(request, "catalog/song_list.html", {"form": form, "songs_html": songs_html, "nav": "library"})
+    def context() -> dict:
+        form = SongFilterForm(request.GET)
+        form.is_valid()  # invalid filters are shown with their error and left out
+        try:
+            songs = services.search_songs(request.user, **form.filters())
+        except ValueError as exc:  # an unknown mood: shown like the other invalid filters, and left out
+            form.add_error("mood", str(exc))
+            songs = services.search_songs(request.user, **form.filters())
+        return {"form": form, "page": songs_page(request, songs), "nav": "library"}
+
+    return read_cache.cached_page(request, "library", read_cache.viewer_scopes(request.user), "catalog/song_list.html",
+                                  context)
 
 
 def song_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -176,7 +179,5 @@ def store_uploads(request: HttpRequest, files: list) -> HttpResponse:
 @login_required
 def history(request: HttpRequest) -> HttpResponse:
     scopes = read_cache.viewer_scopes(request.user, read_cache.history_scope(request.user.pk))
-    plays_html = read_cache.cached_html(
-        request, "history", "catalog/_history_plays.html", scopes,
-        lambda: {"page": songs_page(request, services.history(request.user), PLAYS_PER_PAGE, scopes)})
-    return render(request, "catalog/history.html", {"plays_html": plays_html, "nav": "history"})
+    return read_cache.cached_page(request, "history", scopes, "catalog/history.html", lambda: {
+        "page": songs_page(request, services.history(request.user), PLAYS_PER_PAGE, scopes), "nav": "history"})

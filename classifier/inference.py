@@ -32,6 +32,7 @@ from catalog.signals import song_classified
 from skybeat.errors import InvalidAudio
 
 from . import registry
+from .memory import release_startup_memory
 from .models import ModelVersion
 
 if TYPE_CHECKING:
@@ -109,6 +110,7 @@ def configure_threads() -> None:
         concurrency = max(1, int(os.environ.get(CONCURRENCY_ENV) or 1))
         threads = max(1, (os.cpu_count() or 1) // concurrency)
         configure_tensorflow_threads(threads)
+        release_startup_memory()  # what importing TensorFlow touched once
         _threads_configured = True
     logger.info("TensorFlow: %d thread(s) per pool (concurrency %d, %s cores)", threads, concurrency, os.cpu_count())
 
@@ -194,6 +196,7 @@ def load_version(version: ModelVersion) -> GenreModel:
             genres=genre_model.genres, feature_params=genre_model.settings.to_dict()
         )
     warm_up(genre_model)
+    release_startup_memory()  # what loading and tracing left behind
     return genre_model
 
 

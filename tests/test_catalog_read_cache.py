@@ -163,3 +163,12 @@ def test_fast_reverse_is_reverse():
     assert fast_reverse("catalog:song-detail", 42) == reverse("catalog:song-detail", args=[42])
     assert fast_reverse("api-song-stream", 7) == reverse("api-song-stream", args=[7])
     assert fast_reverse("catalog:genre-detail", "hip-hop") == reverse("catalog:genre-detail", args=["hip-hop"])
+
+
+def test_messages_show_once_and_never_from_the_cache(library, user):
+    _, shared = library
+    alice = logged_in(user)
+    genre_page = reverse("catalog:genre-detail", kwargs={"slug": "rock"})
+    alice.post(reverse("catalog:playlist-add"), {"song": shared.pk, "playlist": "new", "next": genre_page})
+    assert "added to" in get(alice, *READS["genre page"])[0]
+    assert "added to" not in get(alice, *READS["genre page"])[0]
