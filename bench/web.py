@@ -320,11 +320,23 @@ def measure(args, database_url: str, cold: bool) -> list[tuple[str, dict]]:
         results = []
         for label, url, headers in targets:
             print(f"Loading {label} ({url.removeprefix(base)}) for {args.duration} s ...", flush=True)
-            results.append((label, wrk(url, headers, args.duration, args.connections, args.threads)))
+            cpu_before = server_cpu_s(server)
+            result = wrk(url, headers, args.duration, args.connections, args.threads)
+            requests = result["requests_per_s"] * args.duration
+            result["server_cpu_ms"] = (server_cpu_s(server) - cpu_before) * 1000 / max(requests, 1)
+            results.append((label, result))
     finally:
         server.terminate()
         server.wait(30)
     return results
+
+
+def server_cpu_s(server: subprocess.Popen) -> float:
+    """CPU seconds gunicorn's processes have used: per request, a cost that other load on the machine leaves alone."""
+    import psutil
+
+    root = psutil.Process(server.pid)
+    return sum(sum(process.cpu_times()[:2]) for process in [root, *root.children(recursive=True)])
 
 
 def cpu_model() -> str:
@@ -344,15 +356,16 @@ def report(runs: dict[str, list], args) -> None:
           f"gunicorn {args.workers} workers, wrk {args.threads} threads x {args.connections} connections, "
           f"{args.duration} s each; {os.cpu_count()} cores shared with wrk, {cpu_model()}; "
           f"load average before the run {os.getloadavg()[0]:.1f}")
-    print(f"{'endpoint':24}" + "".join(f" | {size + ' req/s':>13} {'p50 ms':>7} {'p99 ms':>7} {'÷ trivial':>9}"
+    print(f"{'endpoint':24}" + "".join(f" | {size + ' req/s':>13} {'p50 ms':>7} {'p99 ms':>7} {'÷ trivial':>9} {'CPU ms':>6}"
                                         for size in sizes))
     for row, (label, _) in enumerate(runs[sizes[0]]):
         cells = []
         for size in sizes:
             result, trivial = runs[size][row][1], runs[size][0][1]
             cells.append(f" | {result['requests_per_s']:13.1f} {result['p50_ms']:7.1f} {result['p99_ms']:7.1f} "
-                         f"{result['requests_per_s'] / trivial['requests_per_s']:9.2f}")
+                         f"{result['requests_per_s'] / trivial['requests_per_s']:9.2f} {result['server_cpu_ms']:6.2f}")
         print(f"{label:24}" + "".join(cells))
+    print("CPU ms: gunicorn's CPU time per request (its workers only: PostgreSQL, Redis and wrk are apart)")
     print("\ntargets")
     first = sizes[0]
     for label, result in runs[first]:

@@ -1,5 +1,6 @@
 """The REST API of the library: songs (upload, search, stream), genres, listens and history."""
 
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -8,6 +9,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.generics import ListAPIView, get_object_or_404  # a non-numeric id is a 404, not a 500
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.renderers import JSONRenderer
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
@@ -57,7 +59,8 @@ class CachedCountPagination(PageNumberPagination):
 
 
 class CachedListMixin:
-    """A list answered from the read cache for the same viewer and URL while nothing it shows has changed."""
+    """A list answered from the read cache for the same viewer and URL while nothing it shows has changed: the
+    JSON bytes themselves (other formats, e.g. the browsable API, render the cached data)."""
 
     pagination_class = CachedCountPagination
 
@@ -65,11 +68,16 @@ class CachedListMixin:
         return [read_cache.SONGS]
 
     def list(self, request, *args, **kwargs):
-        def compute():
+        def data():
             return super(CachedListMixin, self).list(request, *args, **kwargs).data
 
-        return Response(read_cache.cached(f"api:{request.path}", request.user, [request.build_absolute_uri()], compute,
-                                          self.cache_scopes()))
+        name, parts = f"api:{request.path}", [request.build_absolute_uri(), request.accepted_media_type]
+        renderer = request.accepted_renderer
+        if not isinstance(renderer, JSONRenderer):
+            return Response(read_cache.cached(name, request.user, parts, data, self.cache_scopes()))
+        body = read_cache.cached(name, request.user, parts, lambda: renderer.render(
+            data(), request.accepted_media_type, self.get_renderer_context()), self.cache_scopes())
+        return HttpResponse(body, content_type=request.accepted_media_type)
 
 
 SONG_FILTERS = [

@@ -1,8 +1,8 @@
 """Caches of the library's busiest reads (song counts, API list pages, song list pages), keyed by versions.
 
-Every entry's key holds the current *version token* of each scope it depends on, a random token that
-:func:`bump` replaces: entries made under an old token are never read again (they expire after
-``SKYBEAT_READ_CACHE_S``, which also turns the caches off when 0). Scopes:
+Every entry holds the *version token* of each scope it depends on, a random token that :func:`bump` replaces:
+an entry made under an old token is never served again (it is replaced or expires after ``SKYBEAT_READ_CACHE_S``,
+which also turns the caches off when 0). Scopes:
 
 - ``songs``: anything a song row shows (songs, genres, uploaders' names, what other apps add to rows). Replaced on
   upload, classification, visibility change and deletion by the receivers below, and by :func:`songs_changed`,
@@ -101,23 +101,30 @@ def songs_changed() -> None:
 
 
 def cached(name: str, user, parts: Iterable[Any], compute: Callable[[], Any], scopes: Iterable[str] = (SONGS,)) -> Any:
-    """``compute()``'s value for this viewer, ``parts`` (what else it depends on, e.g. the URL) and the scopes'
-    current versions: from the cache when there, else computed and stored."""
+    """``compute()``'s value for this viewer and ``parts`` (what else it depends on, e.g. the URL), while the
+    scopes' tokens are those it was computed under: from the cache when so (one round trip), else computed and stored."""
     if not enabled():
         return compute()
+    scopes = list(scopes)
+    version_keys = [_version_key(scope) for scope in scopes]
+    identity = "|".join([viewer(user), *map(str, parts)])
+    key = f"{PREFIX}{name}:{hashlib.sha256(identity.encode()).hexdigest()}"
     try:
-        identity = "|".join([viewer(user), *versions(scopes), *map(str, parts)])
-        key = f"{PREFIX}{name}:{hashlib.sha256(identity.encode()).hexdigest()}"
-        value = cache.get(key)
+        found = cache.get_many([*version_keys, key])
+        tokens = [found.get(version_key) for version_key in version_keys]
+        if None in tokens:
+            tokens = versions(scopes)
     except Exception:  # the cache is down: serve from the database
         logger.warning("Read cache unavailable", exc_info=True)
         return compute()
-    if value is None:
-        value = compute()
-        try:
-            cache.set(key, value, settings.SKYBEAT_READ_CACHE_S)
-        except Exception:
-            logger.warning("Could not store %s in the read cache", name, exc_info=True)
+    entry = found.get(key)
+    if entry is not None and entry[0] == tokens:
+        return entry[1]
+    value = compute()
+    try:
+        cache.set(key, (tokens, value), settings.SKYBEAT_READ_CACHE_S)
+    except Exception:
+        logger.warning("Could not store %s in the read cache", name, exc_info=True)
     return value
 
 
