@@ -9,8 +9,8 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.generics import ListAPIView, get_object_or_404  # a non-numeric id is a 404, not a 500
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.renderers import JSONRenderer
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 
@@ -51,10 +51,8 @@ class CachedCountPagination(PageNumberPagination):
     """Page numbers, with the count of matching rows cached per viewer and filters (see catalog.read_cache)."""
 
     def paginate_queryset(self, queryset, request, view=None):
-        filters = request.query_params.copy()
-        filters.pop(self.page_query_param, None)
         self.django_paginator_class = lambda rows, size: read_cache.CachedCountPaginator(
-            rows, size, user=request.user, parts=[request.path, filters.urlencode()], scopes=view.cache_scopes())
+            rows, size, request=request, scopes=view.cache_scopes())
         return super().paginate_queryset(queryset, request, view)
 
 
@@ -95,7 +93,8 @@ SONG_FILTERS = [
     retrieve=extend_schema(summary="A song with its genre probabilities and timeline"),
     destroy=extend_schema(summary="Delete your song (staff: any song)"),
 )
-class SongViewSet(CachedListMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+class SongViewSet(CachedListMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin,
+                  viewsets.GenericViewSet):
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
     def get_queryset(self):

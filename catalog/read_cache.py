@@ -25,11 +25,11 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.messages import get_messages
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
-from django.contrib.messages import get_messages
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
@@ -150,11 +150,14 @@ def cached_page(request, name: str, scopes: Iterable[str], template: str, contex
 
 
 class CachedCountPaginator(Paginator):
-    """A Paginator whose count (a scan of every matching row) is cached per viewer, ``parts`` and scopes."""
+    """A Paginator whose count (a scan of every matching row) is cached per viewer, path and filters (the query
+    string without its page number) while the scopes are unchanged."""
 
-    def __init__(self, object_list, per_page, *, user, parts: Iterable[Any], scopes: Iterable[str] = (SONGS,)):
+    def __init__(self, object_list, per_page, *, request, scopes: Iterable[str] = (SONGS,)):
         super().__init__(object_list, per_page)
-        self.user, self.parts, self.scopes = user, list(parts), list(scopes)
+        filters = request.GET.copy()
+        filters.pop("page", None)
+        self.user, self.parts, self.scopes = request.user, [request.path, filters.urlencode()], list(scopes)
 
     @cached_property
     def count(self) -> int:

@@ -40,11 +40,8 @@ def genre_list(request: HttpRequest) -> HttpResponse:
 
 
 def songs_page(request: HttpRequest, songs, per_page: int = SONGS_PER_PAGE, scopes: list[str] | None = None):
-    """The requested page of ``songs``, their count cached per viewer and filters (read_cache)."""
-    filters = request.GET.copy()
-    filters.pop("page", None)
-    paginator = read_cache.CachedCountPaginator(songs, per_page, user=request.user, scopes=scopes or [read_cache.SONGS],
-                                                parts=[request.path, filters.urlencode()])
+    """The requested page of ``songs``, their count cached (read_cache)."""
+    paginator = read_cache.CachedCountPaginator(songs, per_page, request=request, scopes=scopes or [read_cache.SONGS])
     return paginator.get_page(request.GET.get("page"))
 
 

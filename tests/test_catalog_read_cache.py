@@ -172,3 +172,13 @@ def test_messages_show_once_and_never_from_the_cache(library, user):
     alice.post(reverse("catalog:playlist-add"), {"song": shared.pk, "playlist": "new", "next": genre_page})
     assert "added to" in get(alice, *READS["genre page"])[0]
     assert "added to" not in get(alice, *READS["genre page"])[0]
+
+
+def test_the_browsable_api_is_cached_per_viewer_too(library, user, other_user):
+    url = reverse("api-song-list")
+    assert PRIVATE_TITLE in logged_in(user).get(url, {"genre": "rock"}, HTTP_ACCEPT="text/html").content.decode()
+    bob = logged_in(other_user)
+    for _ in range(2):
+        response = bob.get(url, {"genre": "rock"}, HTTP_ACCEPT="text/html")
+        assert response.status_code == 200 and "Bob shared demo" in response.content.decode()
+        assert PRIVATE_TITLE not in response.content.decode()
