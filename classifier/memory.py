@@ -18,7 +18,7 @@ import sys
 logger = logging.getLogger(__name__)
 
 MADV_DONTNEED = 4
-_MAPS = "/proc/self/maps"
+_SMAPS = "/proc/self/smaps"
 
 
 def _libc():
@@ -33,14 +33,19 @@ def _libc():
 
 
 def _code_mappings() -> list[tuple[int, int]]:
-    """(start, end) of this process's executable, never-written mappings of files (shared libraries' code)."""
-    ranges = []
-    with open(_MAPS) as maps:
-        for line in maps:
+    """(start, end) of this process's executable private mappings of files that were never written to (no
+    anonymous, copy-on-write page: every page is the file's own), i.e. shared libraries' code."""
+    ranges, current = [], None
+    with open(_SMAPS) as smaps:
+        for line in smaps:
             fields = line.split(maxsplit=5)
-            if len(fields) == 6 and fields[1] == "r-xp" and fields[5].startswith("/") and "(deleted)" not in fields[5]:
-                start, end = (int(address, 16) for address in fields[0].split("-"))
-                ranges.append((start, end))
+            if "-" in fields[0] and len(fields) >= 5:  # a mapping's header line
+                path = fields[5].strip() if len(fields) == 6 else ""
+                current = None
+                if fields[1] == "r-xp" and path.startswith("/") and not path.endswith("(deleted)"):
+                    current = tuple(int(address, 16) for address in fields[0].split("-"))
+            elif current is not None and fields[0] == "Anonymous:" and fields[1] == "0":
+                ranges.append(current)
     return ranges
 
 
