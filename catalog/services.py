@@ -86,7 +86,8 @@ def requeue_stale_songs() -> dict[int, str]:
             stale_songs(now).select_for_update(skip_locked=True).order_by("pk").values_list("pk", flat=True)[:SWEEP_LIMIT]
         )
         Song.objects.filter(pk__in=ids).update(status=Song.Status.PENDING, status_changed_at=now)
-        read_cache.songs_changed()
+        if ids:
+            read_cache.songs_changed()
     if ids:
         logger.info("Re-enqueueing %d stale song(s)", len(ids))
     return enqueue_classification(ids)
