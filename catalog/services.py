@@ -97,8 +97,12 @@ def reclassify(songs: QuerySet) -> int:
     """Reset songs to pending and enqueue them after the commit; returns how many."""
     ids = list(songs.values_list("pk", flat=True))
     Song.objects.filter(pk__in=ids).update(status=Song.Status.PENDING, failure_reason="", status_changed_at=timezone.now())
-    read_cache.songs_changed()
-    transaction.on_commit(lambda: enqueue_classification(ids))
+
+    def committed() -> None:
+        read_cache.songs_changed()  # song rows show the status
+        enqueue_classification(ids)
+
+    transaction.on_commit(committed)
     return len(ids)
 
 
