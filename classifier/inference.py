@@ -23,11 +23,13 @@ from django.core.files.storage import Storage
 from django.db import OperationalError
 from django.utils import timezone
 
+from catalog import read_cache
 from catalog.models import Song
 from catalog.storage import local_file
 from skybeat.errors import InvalidAudio
 
 from .artefacts import SHIPPED_MODELS_DIR, artefact_dir, live_dir, save_version
+from .memory import release_startup_memory
 from .models import ModelVersion
 from .results import reuse_classification, save_classification
 
@@ -104,6 +106,7 @@ def configure_threads() -> None:
         concurrency = max(1, int(os.environ.get(CONCURRENCY_ENV) or 1))
         threads = max(1, (os.cpu_count() or 1) // concurrency)
         configure_tensorflow_threads(threads)
+        release_startup_memory()  # what importing TensorFlow touched once
         _threads_configured = True
     logger.info("TensorFlow: %d thread(s) per pool (concurrency %d, %s cores)", threads, concurrency, os.cpu_count())
 
@@ -192,6 +195,7 @@ def load_version(version: ModelVersion) -> GenreModel:
             genres=genre_model.genres, feature_params=genre_model.settings.to_dict()
         )
     warm_up(genre_model)
+    release_startup_memory()  # what loading and tracing left behind
     return genre_model
 
 
@@ -284,9 +288,9 @@ def mark_failed(song_id: int, reason: str) -> None:
 
 
 def _set_status(song_id: int, status: str, reason: str = "") -> bool:
-    return bool(
-        Song.objects.filter(pk=song_id).update(status=status, failure_reason=reason, status_changed_at=timezone.now())
-    )
+    changed = Song.objects.filter(pk=song_id).update(status=status, failure_reason=reason, status_changed_at=timezone.now())
+    read_cache.songs_changed()  # song rows show the status
+    return bool(changed)
 
 
 def fail_unexpected(song_id: int, exc: Exception) -> None:

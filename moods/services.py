@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
+from catalog import read_cache
 from catalog.models import GenrePrediction, ListeningEvent, Song
 
 from .models import AppliedListen, GenreMood, MoodSnapshot, SongMood
@@ -71,6 +72,7 @@ def update_song_moods(song_ids: Iterable[int], mapping: dict[int, MoodPoint] | N
             moods, update_conflicts=True, unique_fields=["song"],
             update_fields=["valence", "arousal", "dominant", "moods", "updated_at"],
         )
+    read_cache.songs_changed()  # song rows show the mood
     return len(moods)
 
 

@@ -351,6 +351,9 @@ SKYBEAT_MIN_LABELS_PER_GENRE = int(os.environ.get("SKYBEAT_MIN_LABELS_PER_GENRE"
 # New or changed labels since the last training job that make the nightly run train (and maybe activate) a model.
 SKYBEAT_NIGHTLY_MIN_NEW_LABELS = int(os.environ.get("SKYBEAT_NIGHTLY_MIN_NEW_LABELS", "10"))
 SKYBEAT_PENDING_SWEEP_AGE = timedelta(seconds=int(os.environ.get("SKYBEAT_PENDING_SWEEP_AGE_S", "60")))
+# Seconds a cached song list (count, API page, rendered table) lives at most; 0 turns the caches off. Entries are
+# dropped at once when what they show changes (catalog/read_cache.py): this is only the backstop.
+SKYBEAT_READ_CACHE_S = int(os.environ.get("SKYBEAT_READ_CACHE_S", "300"))
 
 # --- Log-in and sign-up limits (skybeat/throttle.py) -----------------------------------------------------------
 SKYBEAT_LOGIN_FAILURE_LIMIT = int(os.environ.get("SKYBEAT_LOGIN_FAILURE_LIMIT", "5"))
