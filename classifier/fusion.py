@@ -9,13 +9,16 @@ The head knows only the genres it was trained on (GTZAN's ten, plus the library'
   it takes that genre's place scaled by how much likelier the taggers find its tags than k*'s (a log-ratio of tag
   probabilities, so no weight needs fitting), and wins where that ratio exceeds ``-d``.
 
-Frame probabilities are ``softmax(s / temperature)``; a song's are their mean (the average stage). Nothing can be
-fitted for genres without labelled audio, so ``d`` is set on the labelled genres' songs instead: at most
-``EXTRA_FALSE_ALARM`` of them may come out as an extra genre. ``w`` and ``b`` minimise the cross-validated
-log-loss, ``temperature`` calibrates the songs' probabilities, and the confidence threshold is the lowest top
-probability above which cross-validated songs are right at least ``CONFIDENT_PRECISION`` of the time. The
-calibration songs should be real tracks (a held-out excerpt is one): frames of one track err together, so songs
-stitched from several tracks would look far surer than real songs are.
+Frame probabilities are ``softmax(s / temperature)``; a song's are their mean (the average stage). ``w`` and ``b``
+minimise the cross-validated log-loss of the labelled genres. Genres without labelled audio cannot be fitted
+directly, so their situation is simulated (:class:`Holdout`): each tagged genre the head knows is held out in turn,
+a head is trained on the others, and that genre's songs are scored as a tag-only genre. ``d`` and ``temperature``
+minimise the log-loss of the known genres' cross-validated songs and the held-out genres' songs together, weighted
+as if every genre of the model were equally common (a library's mix of genres is unknown). Without holdouts (a
+head of too few tagged genres) ``d`` falls back to letting ``EXTRA_FALSE_ALARM`` of labelled frames flip to an
+extra genre. The confidence threshold is the lowest top probability above which those songs are right at least
+``CONFIDENT_PRECISION`` of the time. Calibration songs should be real tracks (a held-out excerpt is one): frames of
+one track err together, so songs stitched from several tracks would look far surer than real songs are.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import numpy as np
 from scipy.optimize import minimize, minimize_scalar
 from scipy.special import expit, log_softmax, logsumexp
 
-EXTRA_FALSE_ALARM = 0.05  # share of labelled-genre songs that may come out as a genre only the tags know
+EXTRA_FALSE_ALARM = 0.05  # without holdouts: share of labelled frames that may flip to a tag-only genre
 CONFIDENT_PRECISION = 0.9  # songs above the confidence threshold are right at least this often
 RELIABILITY_BINS = 10
 _LOG_FLOOR = 1e-6  # probabilities are floored before logs, so one frame can never veto a genre outright
@@ -110,14 +113,35 @@ class Calibration:
     truth: np.ndarray
 
 
+@dataclass
+class Holdout:
+    """Songs of a genre the head was not trained on, met as a tag-only genre: ``template`` is the fusion of a head
+    trained without it (the genre among the extras), ``data`` its songs (``truth`` indexes ``template.genres``)."""
+
+    template: Fusion
+    data: Calibration
+
+
 def song_probs(fusion: Fusion, data: Calibration) -> np.ndarray:
     """Each calibration song's fused probabilities (songs, len(genres)): the mean of its frames'."""
     return np.stack([fusion.frame_probs(h, e).mean(axis=0) for h, e in zip(data.head_probs, data.evidence,
                                                                              strict=True)])
 
 
-def fit_fusion(template: Fusion, data: Calibration) -> Fusion:
-    """Fit ``template``'s parameters on cross-validated songs (see the module docstring for each step)."""
+def _log_loss(fusion: Fusion, data: Calibration) -> float:
+    probs = song_probs(fusion, data)
+    return float(-np.log(np.maximum(probs[np.arange(len(probs)), data.truth], 1e-12)).mean())
+
+
+def holdout_fusion(holdout: Holdout, fitted: Fusion) -> Fusion:
+    """``fitted``'s parameters on the holdout's genres (its head biases by genre name)."""
+    bias = dict(zip(fitted.head_genres, fitted.head_bias, strict=True))
+    return replace(holdout.template, tag_weight=fitted.tag_weight, extra_offset=fitted.extra_offset,
+                   temperature=fitted.temperature, head_bias=tuple(bias[g] for g in holdout.template.head_genres))
+
+
+def fit_fusion(template: Fusion, data: Calibration, holdouts: list[Holdout] = ()) -> Fusion:
+    """Fit ``template``'s parameters on cross-validated songs and genre holdouts (see the module docstring)."""
     k = len(template.head_genres)
     head = np.concatenate(data.head_probs)
     evidence = np.concatenate(data.evidence)
@@ -131,18 +155,29 @@ def fit_fusion(template: Fusion, data: Calibration) -> Fusion:
     params = minimize(frame_loss, np.zeros(k + 1), method="L-BFGS-B").x
     fitted = Fusion(template.head_genres, template.extra_genres, template.tagged, float(params[0]),
                     tuple(float(b) for b in params[1:]))
-    if template.extra_genres:
-        fitted = replace(fitted, extra_offset=_extra_offset(fitted, head, evidence))
+    if template.extra_genres and holdouts:
+        extra_share = len(template.extra_genres) / len(template.genres)
 
-    def song_loss(log_temperature: float) -> float:
-        probs = song_probs(replace(fitted, temperature=float(np.exp(log_temperature))), data)
-        return -np.log(np.maximum(probs[np.arange(len(probs)), data.truth], 1e-12)).mean()
+        def genre_balanced_loss(x: np.ndarray) -> float:
+            trial = replace(fitted, extra_offset=float(x[0]), temperature=float(np.exp(x[1])))
+            extra = np.mean([_log_loss(holdout_fusion(h, trial), h.data) for h in holdouts])
+            return (1 - extra_share) * _log_loss(trial, data) + extra_share * extra
 
-    temperature = float(np.exp(minimize_scalar(song_loss, bounds=(-2.5, 2.5), method="bounded").x))
-    fitted = replace(fitted, temperature=temperature)
-    probs = song_probs(fitted, data)
-    return replace(fitted, confidence_threshold=confidence_threshold(probs.max(axis=1),
-                                                                       probs.argmax(axis=1) == data.truth))
+        x = minimize(genre_balanced_loss, np.array([_extra_offset(fitted, head, evidence), 0.0]),
+                     method="Nelder-Mead").x
+        fitted = replace(fitted, extra_offset=float(x[0]), temperature=float(np.exp(x[1])))
+    else:
+        if template.extra_genres:
+            fitted = replace(fitted, extra_offset=_extra_offset(fitted, head, evidence))
+        temperature = float(np.exp(minimize_scalar(
+            lambda log_t: _log_loss(replace(fitted, temperature=float(np.exp(log_t))), data),
+            bounds=(-2.5, 2.5), method="bounded").x))
+        fitted = replace(fitted, temperature=temperature)
+    probs = [song_probs(fitted, data)] + [song_probs(holdout_fusion(h, fitted), h.data) for h in holdouts]
+    right = [probs[0].argmax(axis=1) == data.truth] + [p.argmax(axis=1) == h.data.truth
+                                                       for p, h in zip(probs[1:], holdouts, strict=True)]
+    return replace(fitted, confidence_threshold=confidence_threshold(
+        np.concatenate([p.max(axis=1) for p in probs]), np.concatenate(right)))
 
 
 def _extra_offset(fusion: Fusion, head: np.ndarray, evidence: np.ndarray) -> float:

@@ -302,9 +302,10 @@ def default_genre_tags() -> dict[str, dict[str, list[str]]]:
 
 
 class FusionGenreModel(_KerasGenreModel):
-    """The default model: a CRNN head (2-layer GRU) on the frozen MSD + MTT musicnn embeddings of every frame,
+    """The default model: a CRNN head (2-layer GRU) on the frozen MSD + MTT musicnn embeddings of each frame,
     fused with both taggers' genre tags (:mod:`classifier.fusion`), so genres without labelled training audio are
-    still predicted from the tags. Input standardisation, tag mapping and fusion parameters are in ``fusion.json``.
+    still predicted from the tags. Every frame is predicted on its own and the song averages them (why: see
+    classifier.fusion_training). Input standardisation, tag mapping and fusion parameters are in ``fusion.json``.
     """
 
     architecture = "crnn-fusion"
@@ -335,7 +336,8 @@ class FusionGenreModel(_KerasGenreModel):
 
     def _frame_probs(self, frames: np.ndarray) -> np.ndarray:
         features = fusion_frame_features(frames)
-        head_probs = self._infer(self.head_input(features)[None].astype(np.float32)).numpy()[0]
+        # Each frame is a sequence of its own (see classifier.fusion_training): (n, 1, 400) -> (n, K).
+        head_probs = self._infer(self.head_input(features)[:, None].astype(np.float32)).numpy()[:, 0]
         return self.fuse(features, head_probs)
 
     def _save_files(self, directory: Path) -> dict:

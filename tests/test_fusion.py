@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from classifier.fusion import (
-    CONFIDENT_PRECISION, EXTRA_FALSE_ALARM, Calibration, Fusion, confidence_threshold, fit_fusion, reliability,
-    tag_evidence,
+    CONFIDENT_PRECISION, EXTRA_FALSE_ALARM, Calibration, Fusion, Holdout, confidence_threshold, fit_fusion,
+    holdout_fusion, reliability, song_probs, tag_evidence,
 )
 
 pytestmark = pytest.mark.unit
@@ -86,6 +86,40 @@ def test_fitting_learns_to_trust_informative_tags_and_calibrates():
     songs = np.stack([fitted.frame_probs(h, e).mean(axis=0) for h, e in zip(data.head_probs, data.evidence)])
     sure = songs.max(axis=1) >= fitted.confidence_threshold
     assert sure.any() and (songs.argmax(axis=1)[sure] == data.truth[sure]).mean() >= CONFIDENT_PRECISION
+
+
+def rock_holdout(rng, n_songs=60) -> Holdout:
+    """Rock songs met by a head trained without rock (blues, disco): their rock tags are strong, as real rock's are."""
+    head_probs, evidence = [], []
+    for _ in range(n_songs):
+        frames = int(rng.integers(1, 6))
+        head = np.full((frames, 2), 0.2)
+        head[:, int(rng.integers(0, 2))] = 0.8  # the head hears whichever genre it knows, with confidence
+        tags = rng.normal(-2.0, 0.5, (frames, 4))  # columns: blues, disco, rock, punk
+        tags[:, 2] += 1.2
+        head_probs.append(head)
+        evidence.append(tags)
+    template = Fusion(["blues", "disco"], ["rock", "punk"], [True, False, True, True])
+    return Holdout(template, Calibration(head_probs, evidence, np.full(n_songs, 2)))
+
+
+def test_genre_holdouts_set_the_extra_offset_so_tag_only_genres_are_found():
+    rng = np.random.default_rng(2)
+    data, holdout = synthetic_calibration(rng), rock_holdout(rng)
+    budgeted = fit_fusion(Fusion(HEAD, EXTRA, TAGGED), data)
+    balanced = fit_fusion(Fusion(HEAD, EXTRA, TAGGED), data, [holdout])
+
+    def recall(fitted: Fusion) -> float:
+        probs = song_probs(holdout_fusion(holdout, fitted), holdout.data)
+        return float((probs.argmax(axis=1) == 2).mean())
+
+    def known_accuracy(fitted: Fusion) -> float:
+        return float((song_probs(fitted, data).argmax(axis=1) == data.truth).mean())
+
+    assert balanced.extra_offset > budgeted.extra_offset
+    assert recall(balanced) > recall(budgeted)
+    assert known_accuracy(balanced) > 0.6  # the labelled genres are not given up for the tag-only ones
+    assert holdout_fusion(holdout, balanced).head_bias == balanced.head_bias[:2]
 
 
 def test_the_confidence_threshold_is_the_lowest_that_keeps_sure_songs_right_often_enough():
