@@ -41,9 +41,10 @@ from classifier import inference  # noqa: E402
 from classifier.datasets import folder_dataset  # noqa: E402
 from classifier.fusion import reliability  # noqa: E402
 from classifier.genre_model import (  # noqa: E402
-    GenreModel, build_pretrained_tags_model, load_genre_model, default_genre_tags, fusion_frame_features, fusion_tag_columns,
+    GenreModel, build_pretrained_tags_model, default_genre_tags, fusion_frame_features, fusion_tag_columns,
 )
 from classifier.model_cards import draw_confusion, draw_reliability  # noqa: E402
+from classifier.model_store import load_genre_model  # noqa: E402
 from classifier.models import ModelVersion  # noqa: E402
 from skybeat.errors import InvalidAudio  # noqa: E402
 
