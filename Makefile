@@ -68,6 +68,8 @@ run: run-packages migrate
 test: test-packages install
 	SKYBEAT_VAR_DIR=$(CURDIR)/var/test $(PY) -m pytest $(PYTEST_ARGS)
 
-# The unit tier (pytest -m unit): the fast tests to run while changing code; `make test` runs every tier.
+# The unit tier (pytest -m unit): the fast tests to run while changing code; `make test` runs every tier. Only the
+# files that mark unit tests are collected (collecting the others would import TensorFlow).
+UNIT_TEST_FILES = $(shell grep -l "pytest.mark.unit" tests/test_*.py)
 test-fast: install
-	SKYBEAT_VAR_DIR=$(CURDIR)/var/test $(PY) -m pytest -m unit $(PYTEST_ARGS)
+	SKYBEAT_VAR_DIR=$(CURDIR)/var/test $(PY) -m pytest -m unit $(UNIT_TEST_FILES) $(PYTEST_ARGS)
