@@ -9,14 +9,17 @@ PORT ?= 8000
 # `make run` is for local use: DEBUG on (the settings' default is off, as production wants).
 DEBUG ?= 1
 
-.PHONY: install run test test-fast migrate run-packages test-packages
+.PHONY: install run test test-fast migrate run-packages test-packages bench-packages
 
 # Debian packages: ffmpeg decodes M4A/AAC uploads (and makes the tests' MP3/M4A files); the browser tests
 # drive Chromium at /usr/bin/chromium; python3-venv only when the virtualenv is still to be created.
 RUN_PACKAGES := ffmpeg $(if $(wildcard $(PY)),,python3-venv)
 TEST_PACKAGES := $(RUN_PACKAGES) chromium
+# bench/web.py loads the site with wrk.
+BENCH_PACKAGES := $(RUN_PACKAGES) wrk
 installed_ffmpeg := command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null
 installed_chromium := test -x /usr/bin/chromium
+installed_wrk := command -v wrk >/dev/null
 installed_python3-venv := $(PYTHON) -c "import ensurepip" 2>/dev/null
 
 # Installs the missing packages of $(1) with apt-get when run as root; otherwise stops, printing the command to run.
@@ -38,6 +41,9 @@ run-packages:
 
 test-packages:
 	$(call require_packages,$(TEST_PACKAGES))
+
+bench-packages:
+	$(call require_packages,$(BENCH_PACKAGES))
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)

@@ -1,13 +1,16 @@
-"""Benchmark genre classification with the out-of-the-box pretrained-tags model, on one core.
+"""Benchmark genre classification with the default model (crnn-fusion over the MSD + MTT musicnn taggers), on one
+core, as a classification worker runs it.
 
     .venv/bin/python bench/classify.py              # songs of 30 s, 4 min, 20 min and 2 h
-    .venv/bin/python bench/classify.py --no-original
+    .venv/bin/python bench/classify.py --no-original --model pretrained-tags
 
 Songs are MP3s (44.1 kHz stereo) looped from the two musicnn reference clips, built in a temporary directory.
-Per song, in a warm process: decode, mel and network time, real-time factor (song seconds per second of
-work) and the peak resident memory while classifying it. Then the network alone against the original musicnn
-TF1 graph (../shared/tools/musicnn_reference.py, beside the repository; run in its own process and environment)
-on the reference clips' 3 s patches. That environment is var/bench-venv: a venv that sees this project's packages through a .pth
+Per song, in a process that loads the model as a worker does (TensorFlow's threads, the model, a warm-up, then
+classifier.memory.release_startup_memory, as classifier.inference does): decode, mel and network time, real-time
+factor (song seconds per second of work), the peak resident memory while classifying it and the process's peak
+since it started (loading included). Then the network alone against the original musicnn
+TF1 graph (../shared/tools/musicnn_reference.py, beside the repository; run in its own process and environment) on the reference
+clips' 3 s patches. That environment is var/bench-venv: a venv that sees this project's packages through a .pth
 file and adds tf-keras (what the original's tf.compat.v1.layers need), created with pip on first run.
 """
 
@@ -31,7 +34,9 @@ REFERENCE = BASE_DIR.parent / "shared/data/musicnn-reference"
 CLIPS = ["joram-moments_of_clarity-08-solipsism-59-88.mp3", "TRWJAZW128F42760DD_test.mp3"]
 ORIGINAL_TOOL = BASE_DIR.parent / "shared/tools/musicnn_reference.py"
 BENCH_VENV = BASE_DIR / "var" / "bench-venv"
+DEFAULT_MODEL = "genre-crnn-gtzan"  # classifier/shipped/, the model a new SKYBEAT classifies with
 LENGTHS_S = {"30 s": 30, "4 min": 240, "20 min": 1200, "2 h": 7200}
+TARGET_PEAK_MB = 700
 
 
 def build_songs(directory: Path) -> dict[str, Path]:
@@ -95,20 +100,38 @@ def peak_rss():
         result["peak_mb"] = max(peak[0], process.memory_info().rss) / 2**20
 
 
-def song_worker(path: Path, repeats: int) -> None:
-    """(runs in its own process) Classify one song ``repeats`` times after a warm-up; print one JSON line of
-    medians: CPU seconds per stage, wall seconds, peak RSS while classifying, frames, duration, top genre."""
+def load_model(model: str):
+    """The model as a worker has it: TensorFlow's threads set, the model loaded and warmed up, start-up memory
+    released (classifier.inference.configure_threads and load_version)."""
     from classifier.genre_model import configure_tensorflow_threads
+    from classifier.memory import release_startup_memory
 
     configure_tensorflow_threads(1)
-    from classifier import features
-    from classifier.genre_model import build_pretrained_tags_model
+    release_startup_memory()
+    from classifier.genre_model import build_pretrained_tags_model, load_genre_model
 
-    model = build_pretrained_tags_model()
+    if model == "pretrained-tags":
+        genre_model = build_pretrained_tags_model()
+    else:
+        genre_model = load_genre_model(BASE_DIR / "classifier" / "shipped" / DEFAULT_MODEL)
+    return genre_model
+
+
+def song_worker(path: Path, repeats: int, model_name: str) -> None:
+    """(runs in its own process) Classify one song ``repeats`` times after a warm-up; print one JSON line of
+    medians: CPU seconds per stage, wall seconds, peak RSS while classifying, frames, duration, top genre, and the
+    process's peak RSS (loading included)."""
+    import resource
+
+    from classifier import features
+    from classifier.memory import release_startup_memory
+
+    model = load_model(model_name)
     timers = Timers()
     timers.wrap(features, "_decode_regions", "decode")
     timers.wrap(features, "log_mel", "mel")
     model.predict(features.song_frames(path, model.settings).frames)  # warm-up: tracing, JIT, caches
+    release_startup_memory()
     runs = []
     for _ in range(repeats):
         timers.cpu.clear()
@@ -124,23 +147,26 @@ def song_worker(path: Path, repeats: int) -> None:
     median = {key: sorted(run[key] for run in runs)[len(runs) // 2] for key in runs[0]}
     top = int(song_probs.argmax())
     print(json.dumps({**median, "frames": len(song.frames), "duration_s": song.duration_s,
+                      "process_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                       "top": f"{model.genres[top]} ({song_probs[top]:.2f})"}))
 
 
-def classify_songs(songs: dict[str, Path], repeats: int) -> dict[str, dict]:
+def classify_songs(songs: dict[str, Path], repeats: int, model: str) -> dict[str, dict]:
     """One warm process per song (so peak memory is comparable across lengths); print the table."""
-    print(f"\npretrained-tags genre model (MSD + MTT musicnn), one core, median of {repeats}")
-    print("CPU seconds per stage; RTF = song seconds / total CPU seconds; peak RSS of the whole process")
+    print(f"\n{model} genre model (MSD + MTT musicnn), one core, median of {repeats}")
+    print("CPU seconds per stage; RTF = song seconds / total CPU seconds; peak RSS of the whole process while "
+          "classifying, and since it started (loading included)")
     print(f"{'song':>7} {'frames':>6} {'decode':>7} {'mel':>7} {'network':>8} {'total':>7} {'RTF':>6} "
-          f"{'wall s':>7} {'peak RSS':>9}  top genre")
+          f"{'wall s':>7} {'peak RSS':>9} {'since start':>12}  top genre")
     results = {}
     for label, path in songs.items():
-        done = subprocess.run([sys.executable, __file__, "--song-worker", str(path), "--repeats", str(repeats)],
-                              check=True, capture_output=True, text=True)
+        done = subprocess.run([sys.executable, __file__, "--song-worker", str(path), "--repeats", str(repeats),
+                               "--model", model], check=True, capture_output=True, text=True)
         r = results[label] = json.loads(done.stdout.strip().splitlines()[-1])
         r["rtf"] = r["duration_s"] / r["total"]
         print(f"{label:>7} {r['frames']:>6} {r['decode']:>7.3f} {r['mel']:>7.3f} {r['network']:>8.3f} "
-              f"{r['total']:>7.3f} {r['rtf']:>5.0f}x {r['wall']:>7.2f} {r['peak_mb']:>6.0f} MB  {r['top']}")
+              f"{r['total']:>7.3f} {r['rtf']:>5.0f}x {r['wall']:>7.2f} {r['peak_mb']:>6.0f} MB "
+              f"{r['process_peak_mb']:>9.0f} MB  {r['top']}")
     return results
 
 
@@ -221,6 +247,8 @@ def compare_with_original() -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--model", choices=["default", "pretrained-tags"], default="default",
+                        help=f"the shipped default ({DEFAULT_MODEL}) or the pretrained-tags model")
     parser.add_argument("--no-original", action="store_true", help="skip the comparison with the original")
     parser.add_argument("--original-worker", metavar="MODEL", help=argparse.SUPPRESS)
     parser.add_argument("--song-worker", metavar="PATH", type=Path, help=argparse.SUPPRESS)
@@ -229,14 +257,17 @@ def main() -> None:
         original_worker(args.original_worker)
         return
     if args.song_worker:
-        song_worker(args.song_worker, args.repeats)
+        song_worker(args.song_worker, args.repeats, args.model)
         return
     with tempfile.TemporaryDirectory(prefix="skybeat-bench-") as tmp:
-        results = classify_songs(build_songs(Path(tmp)), args.repeats)
+        results = classify_songs(build_songs(Path(tmp)), args.repeats, args.model)
     speed_ups = {} if args.no_original else compare_with_original()
     print("\ntargets")
     for label, r in results.items():
         print(f"  >= 100x real time on one core, {label:>6}: {r['rtf']:5.0f}x  {'met' if r['rtf'] >= 100 else 'MISSED'}")
+    for label, r in results.items():
+        peak = max(r["peak_mb"], r["process_peak_mb"])
+        print(f"  peak RSS <= {TARGET_PEAK_MB} MB, {label:>6}: {peak:5.0f} MB  {'met' if peak <= TARGET_PEAK_MB else 'MISSED'}")
     growth = results["2 h"]["peak_mb"] - results["4 min"]["peak_mb"]
     print(f"  flat memory from 4 min to 2 h: {growth:+.0f} MB  {'met' if growth < 50 else 'MISSED'}")
     for model, speed_up in speed_ups.items():

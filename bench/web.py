@@ -1,12 +1,16 @@
-"""Benchmark the library's busiest reads under load, next to a trivial Django view measured in the same run.
+"""Benchmark the library's busiest reads under load, next to a trivial Django view measured in the same run, at
+several library sizes side by side (the cost of a page should not grow with the library).
 
-    .venv/bin/python bench/web.py                    # 100k songs, 1M listens in postgres .../skybeat_bench
-    .venv/bin/python bench/web.py --fresh --duration 15 --workers 4 --connections 16
+    .venv/bin/python bench/web.py                        # 100k and 1M songs, 1M listens each
+    .venv/bin/python bench/web.py --songs 100000 --fresh --duration 15 --workers 4 --connections 16
+    .venv/bin/python bench/web.py --cold                 # also with the read caches off (SKYBEAT_READ_CACHE_S=0)
 
-Data are loaded once with COPY into their own PostgreSQL database (DATABASE_URL, created if missing; reused
-on later runs unless --fresh). gunicorn serves the site on 127.0.0.1 with DEBUG=0, and wrk loads, each for
---duration seconds: a trivial view (``/bench/ping``, the full middleware stack and nothing else),
-``/api/songs/?genre=<slug>`` (token) and ``/genres/<slug>/`` (session cookie), for the largest genre.
+Needs wrk (Debian: `apt-get install wrk`; `make bench-packages` installs it). Data are loaded once with COPY into
+one PostgreSQL database per size (DATABASE_URL's name plus the size, e.g. skybeat_bench_100k, created if missing;
+reused on later runs unless --fresh). gunicorn serves the site on 127.0.0.1 with DEBUG=0 and the configured cache
+(CACHE_URL, else files under var/), and wrk loads, each for --duration seconds: a trivial view (``/bench/ping``,
+the full middleware stack and nothing else), ``/api/songs/?genre=<slug>`` (token), ``/genres/<slug>/`` (session
+cookie) for the largest genre, the listener's ``/api/me/history/`` and the library page searching for a word.
 gunicorn imports this module as its application (SKYBEAT_BENCH_WEB_SERVE=1): the site plus the trivial view.
 """
 
@@ -31,6 +35,11 @@ SERVE_FLAG = "SKYBEAT_BENCH_WEB_SERVE"
 LISTENER = "bench-web-listener"
 USER_PREFIX = "bench-web-"
 BATCH_NOTE_EVERY = 100_000
+SEARCH_TERM = "song 12"
+#: Targets at the smallest size: req/s at least this share of the trivial view's, p99 under this many ms.
+TARGET_SHARE, TARGET_P99_MS = 0.25, 100.0
+TARGET_FLAT = 0.2  # at the larger sizes, req/s and p99 within 20 % of the smallest size's
+TARGETED = ("API   songs by genre", "page  genre")
 
 
 def ping(request: HttpRequest) -> HttpResponse:
@@ -56,30 +65,37 @@ def configure_django() -> None:
     os.environ.setdefault("SKYBEAT_VAR_DIR", str(BASE_DIR / "var" / "bench-web"))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "skybeat.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
-    create_database(os.environ["DATABASE_URL"])
     import django
 
     django.setup()
 
 
-def create_database(url: str) -> None:
-    """Create the bench database if it is missing (connecting to the server's `postgres` database)."""
-    import psycopg
+def size_label(songs: int) -> str:
+    return f"{songs // 1_000_000}M" if songs % 1_000_000 == 0 else f"{songs // 1000}k" if songs % 1000 == 0 else str(songs)
 
-    name = url.rsplit("/", 1)[-1].split("?")[0]
+
+def use_database(songs: int) -> str:
+    """Point Django (and the server started next) at the database of this size, created if missing; its URL."""
+    import psycopg
+    from django.db import connections
+
+    base = os.environ["DATABASE_URL"].split("?")[0]
+    name = f"{base.rsplit('/', 1)[-1]}_{size_label(songs).lower()}"
     if name in {"test", "postgres"} or name.startswith("test_"):
         sys.exit(f"Refusing to benchmark in database {name!r}: give the bench its own database.")
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+    with psycopg.connect(base.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
             conn.execute(f'CREATE DATABASE "{name}"')
             print(f"Created database {name}")
+    connections["default"].close()
+    connections["default"].settings_dict["NAME"] = name
+    return f"{base.rsplit('/', 1)[0]}/{name}"
 
 
 def populate(songs: int, listens: int, users: int, seed: int) -> None:
     """Users, songs (mostly classified and shared), their moods and listening events, loaded with COPY."""
     import numpy as np
     from django.contrib.auth import get_user_model
-    from django.db import connection
     from django.utils import timezone
 
     from catalog.models import AudioBlob, Genre, ListeningEvent, Song
@@ -119,11 +135,12 @@ def populate(songs: int, listens: int, users: int, seed: int) -> None:
             done = classified[n]
             yield (f"Bench song {n}", artists[n % len(artists)], f"Album {n // 12}", 1960 + n % 64, blob_ids[shas[n]],
                    uploaders[n], created, "shared" if shared[n] else "private", "classified" if done else "pending", "",
-                   created, top_genres[n] if done else None, probabilities[n] if done else None, "{}", "")
+                   created, top_genres[n] if done else None, probabilities[n] if done else None, "{}", "",
+                   done and probabilities[n] < 0.3)
 
     copy_rows(Song, ["title", "artist", "album", "year", "audio", "uploaded_by", "created_at", "visibility", "status",
-                     "failure_reason", "status_changed_at", "top_genre", "top_probability", "timeline", "spectrogram"],
-              song_rows(), songs)
+                     "failure_reason", "status_changed_at", "top_genre", "top_probability", "timeline", "spectrogram",
+                     "genre_uncertain"], song_rows(), songs)
     song_ids = np.array(Song.objects.order_by("pk").values_list("pk", flat=True))
     classified_ids = list(Song.objects.filter(status="classified").values_list("pk", flat=True))
     copy_rows(SongClassification, ["song", "model_version"], ((song_id, version.pk) for song_id in classified_ids),
@@ -202,8 +219,9 @@ def largest_genre() -> str:
     return Genre.objects.annotate(n=Count("top_songs")).order_by("-n").values_list("slug", flat=True).first()
 
 
-def serve(port: int, workers: int) -> subprocess.Popen:
+def serve(port: int, workers: int, database_url: str, cold: bool) -> subprocess.Popen:
     env = {**os.environ, SERVE_FLAG: "1", "DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1,localhost",
+           "DATABASE_URL": database_url, **({"SKYBEAT_READ_CACHE_S": "0"} if cold else {}),
            "SECURE_SSL_REDIRECT": "0", "SESSION_COOKIE_SECURE": "0", "CSRF_COOKIE_SECURE": "0",
            "SKYBEAT_THROTTLE_USER": "100000000/min", "LOG_LEVEL": "WARNING"}
     subprocess.run([sys.executable, str(BASE_DIR / "manage.py"), "collectstatic", "--noinput", "--verbosity", "0"],
@@ -253,10 +271,11 @@ def latency_ms(text: str) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--songs", type=int, default=100_000)
-    parser.add_argument("--listens", type=int, default=1_000_000)
+    parser.add_argument("--songs", default="100000,1000000", help="library sizes, comma-separated (default 100k,1M)")
+    parser.add_argument("--listens", type=int, default=1_000_000, help="listening events at every size")
     parser.add_argument("--users", type=int, default=500)
-    parser.add_argument("--fresh", action="store_true", help="drop and reload the bench database")
+    parser.add_argument("--fresh", action="store_true", help="drop and reload the bench databases")
+    parser.add_argument("--cold", action="store_true", help="also measure with the read caches off")
     parser.add_argument("--duration", type=int, default=15, help="seconds of load per endpoint")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--connections", type=int, default=16)
@@ -265,48 +284,109 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     if not shutil.which("wrk"):
-        sys.exit("wrk is needed (apt-get install wrk)")
+        sys.exit("wrk is needed: apt-get install wrk (or make bench-packages)")
     configure_django()
-    prepare(args.fresh, args.songs, args.listens, args.users, args.seed)
+    sizes = [int(size) for size in args.songs.split(",")]
+    runs: dict[str, list] = {}
+    for songs in sizes:
+        database_url = use_database(songs)
+        prepare(args.fresh, songs, args.listens, args.users, args.seed)
+        for cold in (False, True) if args.cold else (False,):
+            label = size_label(songs) + (" cold" if cold else "")
+            runs[label] = measure(args, database_url, cold)
+    report(runs, args)
+
+
+def measure(args, database_url: str, cold: bool) -> list[tuple[str, dict]]:
+    """wrk against each endpoint of one database: [(label, figures)], the trivial view first."""
     cookie, token = credentials()
     genre = largest_genre()
     base = f"http://127.0.0.1:{args.port}"
+    api = {"Authorization": f"Token {token}"}
     targets = [
-        ("trivial view  /bench/ping", f"{base}/bench/ping", {}),
-        (f"API   /api/songs/?genre={genre}", f"{base}/api/songs/?genre={genre}", {"Authorization": f"Token {token}"}),
-        (f"page  /genres/{genre}/", f"{base}/genres/{genre}/", {"Cookie": cookie}),
+        ("trivial view", f"{base}/bench/ping", {}),
+        ("API   songs by genre", f"{base}/api/songs/?genre={genre}", api),
+        ("page  genre", f"{base}/genres/{genre}/", {"Cookie": cookie}),
+        ("API   history", f"{base}/api/me/history/", api),
+        ("page  library search", f"{base}/songs/?q={SEARCH_TERM.replace(' ', '+')}", {"Cookie": cookie}),
     ]
-    server = serve(args.port, args.workers)
+    server = serve(args.port, args.workers, database_url, cold)
     try:
         for _, url, headers in targets:  # warm every worker and check the answers are real
             for _ in range(args.workers * 2):
                 status, body = fetch(url, headers)
                 assert status == 200, (url, status)
-        assert json.loads(fetch(targets[1][1], targets[1][2])[1])["count"] > 0
+        assert json.loads(fetch(targets[1][1], api)[1])["count"] > 0
+        assert json.loads(fetch(targets[3][1], api)[1])["count"] > 0
         results = []
         for label, url, headers in targets:
-            print(f"Loading {label} for {args.duration} s ...", flush=True)
-            results.append((label, wrk(url, headers, args.duration, args.connections, args.threads)))
+            print(f"Loading {label} ({url.removeprefix(base)}) for {args.duration} s ...", flush=True)
+            cpu_before = server_cpu_s(server)
+            result = wrk(url, headers, args.duration, args.connections, args.threads)
+            requests = result["requests_per_s"] * args.duration
+            result["server_cpu_ms"] = (server_cpu_s(server) - cpu_before) * 1000 / max(requests, 1)
+            results.append((label, result))
     finally:
         server.terminate()
         server.wait(30)
-    report(results, args)
+    return results
 
 
-def report(results: list, args) -> None:
-    from catalog.models import ListeningEvent, Song
+def server_cpu_s(server: subprocess.Popen) -> float:
+    """CPU seconds gunicorn's processes have used: per request, a cost that other load on the machine leaves alone."""
+    import psutil
 
-    trivial = results[0][1]
-    print(f"\nSKYBEAT web benchmark: {Song.objects.count():,} songs, {ListeningEvent.objects.count():,} listening events "
-          f"(PostgreSQL); gunicorn {args.workers} workers, wrk {args.threads} threads × {args.connections} connections, "
-          f"{args.duration} s each, {os.cpu_count()} cores shared with wrk")
-    print(f"{'endpoint':38} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'req/s ÷ trivial':>16} {'p50 × trivial':>14}")
-    for label, result in results:
-        print(f"{label:38} {result['requests_per_s']:9.1f} {result['p50_ms']:8.2f} {result['p99_ms']:8.2f} "
-              f"{result['requests_per_s'] / trivial['requests_per_s']:16.2f} {result['p50_ms'] / trivial['p50_ms']:14.2f}")
+    root = psutil.Process(server.pid)
+    return sum(sum(process.cpu_times()[:2]) for process in [root, *root.children(recursive=True)])
+
+
+def cpu_model() -> str:
+    flags = ""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+        model = re.search(r"model name\s*: (.*)", info).group(1)
+        flags = " ".join(flag for flag in ("avx2", "avx512f") if re.search(rf"\b{flag}\b", info))
+    except (OSError, AttributeError):
+        model = "unknown CPU"
+    return f"{model} ({flags or 'no AVX2'})"
+
+
+def report(runs: dict[str, list], args) -> None:
+    sizes = list(runs)
+    print(f"\nSKYBEAT web benchmark: songs {', '.join(sizes)}, {args.listens:,} listening events each (PostgreSQL); "
+          f"gunicorn {args.workers} workers, wrk {args.threads} threads x {args.connections} connections, "
+          f"{args.duration} s each; {os.cpu_count()} cores shared with wrk, {cpu_model()}; "
+          f"load average before the run {os.getloadavg()[0]:.1f}")
+    print(f"{'endpoint':24}" + "".join(f" | {size + ' req/s':>13} {'p50 ms':>7} {'p99 ms':>7} {'÷ trivial':>9} {'CPU ms':>6}"
+                                        for size in sizes))
+    for row, (label, _) in enumerate(runs[sizes[0]]):
+        cells = []
+        for size in sizes:
+            result, trivial = runs[size][row][1], runs[size][0][1]
+            cells.append(f" | {result['requests_per_s']:13.1f} {result['p50_ms']:7.1f} {result['p99_ms']:7.1f} "
+                         f"{result['requests_per_s'] / trivial['requests_per_s']:9.2f} {result['server_cpu_ms']:6.2f}")
+        print(f"{label:24}" + "".join(cells))
+    print("CPU ms: gunicorn's CPU time per request (its workers only: PostgreSQL, Redis and wrk are apart)")
+    print("\ntargets")
+    first = sizes[0]
+    for label, result in runs[first]:
+        if label not in TARGETED:
+            continue
+        share = result["requests_per_s"] / runs[first][0][1]["requests_per_s"]
+        print(f"  {label} at {first}: {share:.2f} x trivial (>= {TARGET_SHARE}), p99 {result['p99_ms']:.0f} ms "
+              f"(< {TARGET_P99_MS:.0f})  {'met' if share >= TARGET_SHARE and result['p99_ms'] < TARGET_P99_MS else 'MISSED'}")
+        for size in sizes[1:]:
+            if size.endswith("cold"):
+                continue
+            other = dict(runs[size])[label]
+            ratio = share and (other["requests_per_s"] / runs[size][0][1]["requests_per_s"]) / share
+            p99 = other["p99_ms"] / result["p99_ms"]
+            flat = abs(ratio - 1) <= TARGET_FLAT and p99 <= 1 + TARGET_FLAT
+            print(f"  {label} at {size}: {ratio:.2f} x the {first} share of trivial, p99 {p99:.2f} x  "
+                  f"{'met' if flat else 'MISSED'} (within {TARGET_FLAT:.0%})")
     out = BASE_DIR / "bench" / "out"
     out.mkdir(exist_ok=True)
-    (out / "web.json").write_text(json.dumps({label: result for label, result in results}, indent=2))
+    (out / "web.json").write_text(json.dumps({size: dict(results) for size, results in runs.items()}, indent=2))
 
 
 if __name__ == "__main__":

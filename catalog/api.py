@@ -1,5 +1,6 @@
 """The REST API of the library: songs (upload, search, stream), genres, listens and history."""
 
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -7,11 +8,13 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.generics import ListAPIView, get_object_or_404  # a non-numeric id is a 404, not a 500
 from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 
-from . import extensions, services
+from . import extensions, read_cache, services
 from .forms import SongFilterForm
 from .ingest import ingest_uploads, too_large_message
 from .models import ListeningEvent, Song
@@ -45,6 +48,37 @@ class AnyAcceptNegotiation(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
+class CachedCountPagination(PageNumberPagination):
+    """Page numbers, with the count of matching rows cached per viewer and filters (see catalog.read_cache)."""
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.django_paginator_class = lambda rows, size: read_cache.CachedCountPaginator(
+            rows, size, request=request, scopes=view.cache_scopes())
+        return super().paginate_queryset(queryset, request, view)
+
+
+class CachedListMixin:
+    """A list answered from the read cache for the same viewer and URL while nothing it shows has changed: the
+    JSON bytes themselves (other formats, e.g. the browsable API, render the cached data)."""
+
+    pagination_class = CachedCountPagination
+
+    def cache_scopes(self) -> list[str]:
+        return [read_cache.SONGS]
+
+    def list(self, request, *args, **kwargs):
+        def data():
+            return super(CachedListMixin, self).list(request, *args, **kwargs).data
+
+        name, parts = f"api:{request.path}", [request.build_absolute_uri(), request.accepted_media_type]
+        renderer = request.accepted_renderer
+        if not isinstance(renderer, JSONRenderer):
+            return Response(read_cache.cached(name, request.user, parts, data, self.cache_scopes()))
+        body = read_cache.cached(name, request.user, parts, lambda: renderer.render(
+            data(), request.accepted_media_type, self.get_renderer_context()), self.cache_scopes())
+        return HttpResponse(body, content_type=request.accepted_media_type)
+
+
 SONG_FILTERS = [
     OpenApiParameter("q", str, description="Words in the title, artist or album"),
     OpenApiParameter("genre", str, description="Slug of the top genre"),
@@ -61,7 +95,8 @@ SONG_FILTERS = [
     retrieve=extend_schema(summary="A song with its genre probabilities and timeline"),
     destroy=extend_schema(summary="Delete your song (staff: any song)"),
 )
-class SongViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+class SongViewSet(CachedListMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin,
+                  viewsets.GenericViewSet):
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
     def get_queryset(self):
@@ -206,8 +241,11 @@ class ListenViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, viewsets
 
 
 @extend_schema(summary="Your plays (listens that counted), newest first")
-class HistoryView(ListAPIView):
+class HistoryView(CachedListMixin, ListAPIView):
     serializer_class = HistoryEntrySerializer
+
+    def cache_scopes(self) -> list[str]:
+        return [read_cache.SONGS, read_cache.history_scope(self.request.user.pk)]
 
     def get_queryset(self):
         return services.history(self.request.user).select_related("song__uploaded_by")

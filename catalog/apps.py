@@ -5,3 +5,8 @@ class CatalogConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "catalog"
     verbose_name = "Library"
+
+    def ready(self) -> None:
+        from . import read_cache
+
+        read_cache.connect()

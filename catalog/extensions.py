@@ -15,6 +15,9 @@ add what they need to song lists with :func:`register_song_list_hook`.
 Song lists take extra filters too (:func:`register_song_filter`): the library page's form and the API's
 query parameters gain a field, and the search applies the filter when it is given. The API's song detail takes
 extra read-only fields (:func:`register_song_detail_field`).
+
+Song tables are cached (:mod:`catalog.read_cache`): an app that changes what its ``song_columns`` show calls
+``catalog.read_cache.songs_changed()`` afterwards.
 """
 
 from __future__ import annotations

@@ -1,13 +1,29 @@
 """The song library: songs, their stored audio, genres, each song's genre vector (written by whichever app
 classifies songs), people's labels, and listening history; artists and albums derived from the songs' tags; people's playlists, stars and ratings."""
 
+import functools
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.fields.files import FieldFile
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
+
+_URL_SENTINELS = {int: 987654321, str: "skybeaturlsentinel"}
+
+
+def fast_reverse(name: str, arg: int | str) -> str:
+    """``reverse(name, args=[arg])`` from a pattern reversed once per URL configuration and script prefix: song
+    lists build a few URLs per row."""
+    return _url_pattern(name, type(arg), get_script_prefix(), get_urlconf()).format(arg)
+
+
+@functools.cache
+def _url_pattern(name: str, kind: type, prefix: str, urlconf: str | None) -> str:
+    sentinel = str(_URL_SENTINELS[kind])
+    return reverse(name, args=[sentinel], urlconf=urlconf).replace("{", "{{").replace("}", "}}").replace(sentinel, "{}")
 
 
 class Genre(models.Model):
@@ -28,7 +44,7 @@ class Genre(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("catalog:genre-detail", args=[self.slug])
+        return fast_reverse("catalog:genre-detail", self.slug)
 
 
 class AudioBlob(models.Model):
@@ -132,7 +148,12 @@ class Song(models.Model):
         return f"{self.artist} – {self.title}" if self.artist else self.title
 
     def get_absolute_url(self) -> str:
-        return reverse("catalog:song-detail", args=[self.pk])
+        return fast_reverse("catalog:song-detail", self.pk)
+
+    @property
+    def stream_url(self) -> str:
+        """The audio, for the player."""
+        return fast_reverse("catalog:song-stream", self.pk)
 
     def can_edit(self, user) -> bool:
         return user.is_authenticated and (user.is_staff or user.pk == self.uploaded_by_id)

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from skybeat.queue import BrokerUnavailable, publish
 
-from . import extensions
+from . import extensions, read_cache
 from .models import AudioBlob, Genre, GenreLabel, ListeningEvent, Song
 from .signals import listen_counted
 
@@ -86,6 +86,8 @@ def requeue_stale_songs() -> dict[int, str]:
             stale_songs(now).select_for_update(skip_locked=True).order_by("pk").values_list("pk", flat=True)[:SWEEP_LIMIT]
         )
         Song.objects.filter(pk__in=ids).update(status=Song.Status.PENDING, status_changed_at=now)
+        if ids:
+            read_cache.songs_changed()
     if ids:
         logger.info("Re-enqueueing %d stale song(s)", len(ids))
     return enqueue_classification(ids)
@@ -95,7 +97,12 @@ def reclassify(songs: QuerySet) -> int:
     """Reset songs to pending and enqueue them after the commit; returns how many."""
     ids = list(songs.values_list("pk", flat=True))
     Song.objects.filter(pk__in=ids).update(status=Song.Status.PENDING, failure_reason="", status_changed_at=timezone.now())
-    transaction.on_commit(lambda: enqueue_classification(ids))
+
+    def committed() -> None:
+        read_cache.songs_changed()  # song rows show the status
+        enqueue_classification(ids)
+
+    transaction.on_commit(committed)
     return len(ids)
 
 
@@ -196,6 +203,7 @@ def record_progress(event: ListeningEvent, seconds_listened: float, completed: b
         events.update(seconds_listened=Greatest(F("seconds_listened"), seconds))
         if completed:
             events.update(completed=True)
+        read_cache.bump(read_cache.history_scope(event.user_id))
         if seconds >= play_threshold_s(duration) and events.filter(counted=False).update(counted=True):
             event_id, user_id = event.pk, event.user_id
             transaction.on_commit(

@@ -4,7 +4,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -12,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from skybeat.errors import REFUSED_BODIES, refused_body_message
 
-from . import extensions, services
+from . import extensions, read_cache, services
 from .audio_probe import SUPPORTED_TEXT
 from .forms import LabelForm, SongFilterForm, VisibilityForm
 from .ingest import ingest_uploads, too_large_message
@@ -47,22 +46,34 @@ def genre_list(request: HttpRequest) -> HttpResponse:
     return render(request, "catalog/genre_list.html", {"genres": services.genres_with_counts(request.user), "nav": "browse"})
 
 
+def songs_page(request: HttpRequest, songs, per_page: int = SONGS_PER_PAGE, scopes: list[str] | None = None):
+    """The requested page of ``songs``, their count cached (read_cache)."""
+    paginator = read_cache.CachedCountPaginator(songs, per_page, request=request, scopes=scopes or [read_cache.SONGS])
+    return paginator.get_page(request.GET.get("page"))
+
+
 def genre_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    genre = get_object_or_404(Genre, slug=slug)
-    page = Paginator(services.genre_songs(request.user, genre), SONGS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "catalog/genre_detail.html", {"genre": genre, "page": page, "nav": "browse"})
+    def context() -> dict:
+        genre = get_object_or_404(Genre, slug=slug)
+        return {"genre": genre, "page": songs_page(request, services.genre_songs(request.user, genre)), "nav": "browse"}
+
+    return read_cache.cached_page(request, "genre", read_cache.viewer_scopes(request.user), "catalog/genre_detail.html",
+                                  context)
 
 
 def song_list(request: HttpRequest) -> HttpResponse:
-    form = SongFilterForm(request.GET)
-    form.is_valid()  # invalid filters are shown with their error and left out
-    try:
-        songs = services.search_songs(request.user, **form.filters())
-    except extensions.SongFilterError as exc:  # e.g. an unknown mood: shown like the other invalid filters, left out
-        form.add_error(exc.field, str(exc))
-        songs = services.search_songs(request.user, **form.filters())
-    page = Paginator(songs, SONGS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "catalog/song_list.html", {"form": form, "page": page, "nav": "library"})
+    def context() -> dict:
+        form = SongFilterForm(request.GET)
+        form.is_valid()  # invalid filters are shown with their error and left out
+        try:
+            songs = services.search_songs(request.user, **form.filters())
+        except extensions.SongFilterError as exc:  # e.g. an unknown mood: shown like the other invalid filters, left out
+            form.add_error(exc.field, str(exc))
+            songs = services.search_songs(request.user, **form.filters())
+        return {"form": form, "page": songs_page(request, songs), "nav": "library"}
+
+    return read_cache.cached_page(request, "library", read_cache.viewer_scopes(request.user), "catalog/song_list.html",
+                                  context)
 
 
 def song_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -171,5 +182,6 @@ def store_uploads(request: HttpRequest, files: list) -> HttpResponse:
 
 @login_required
 def history(request: HttpRequest) -> HttpResponse:
-    page = Paginator(services.history(request.user), PLAYS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "catalog/history.html", {"page": page, "nav": "history"})
+    scopes = read_cache.viewer_scopes(request.user, read_cache.history_scope(request.user.pk))
+    return read_cache.cached_page(request, "history", scopes, "catalog/history.html", lambda: {
+        "page": songs_page(request, services.history(request.user), PLAYS_PER_PAGE, scopes), "nav": "history"})

@@ -7,7 +7,8 @@ memory stay bounded whatever the song's length.
 
 Decoding: libsndfile (``soundfile``: WAV, FLAC, OGG, MP3 with libsndfile >= 1.1) seeks straight to each region;
 other formats (M4A/AAC, ...) stream once through ``audioread``'s ffmpeg backend, keeping only the regions
-needed. Audio is mixed to mono (channel mean) and resampled to 16 kHz with soxr, as ``librosa.load`` does.
+needed. Audio is mixed to mono (channel mean) and resampled to 16 kHz with soxr, as ``librosa.load`` does
+(:mod:`classifier.spectral`: librosa's computations without importing librosa into the workers).
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from pathlib import Path
 
 import audioread
 from audioread.ffdec import FFmpegAudioFile
-import librosa
 import mutagen
 import numpy as np
 import soundfile
 
 from skybeat.errors import InvalidAudio
+
+from . import spectral
 
 SILENCE_PEAK = 1e-4  # peak amplitude (-80 dBFS) below which decoded audio counts as silent
 _RESAMPLE_MARGIN_S = 0.1  # extra audio decoded on each side of a region so resampling has no edge effects
@@ -187,7 +189,7 @@ def _decode_regions(path: str | Path, regions_s: list[tuple[float, float]], rate
         raise InvalidAudio(f"could not decode audio: {str(exc) or type(exc).__name__}") from exc
     out = []
     for (start_s, stop_s), (start, _), chunk in zip(regions_s, plan, chunks, strict=True):
-        audio = librosa.resample(chunk, orig_sr=native, target_sr=rate) if native != rate else chunk
+        audio = spectral.resample(chunk, native, rate)
         skip = max(0, round(start_s * rate) - start * rate // native)
         length = round((stop_s - start_s) * rate) if math.isfinite(stop_s) else len(audio)
         out.append(audio[skip:skip + length].astype(np.float32, copy=False))
@@ -211,9 +213,8 @@ def log_mel(audio: np.ndarray, settings: FrameSettings, center: bool = True) -> 
     """Log-compressed mel spectrogram (time_frames, n_mels) float32: ``log10(10000 * mel + 1)`` of the power
     mel spectrogram (Slaney mel bands, Hann window). ``center`` pads n_fft/2 zeros at each end as librosa does;
     without it, frame i covers samples [i * hop, i * hop + n_fft)."""
-    mel = librosa.feature.melspectrogram(
-        y=np.asarray(audio, dtype=np.float32), sr=settings.sample_rate_hz, n_fft=settings.n_fft,
-        hop_length=settings.hop_length, n_mels=settings.n_mels, center=center)
+    mel = spectral.power_mel(audio, settings.sample_rate_hz, settings.n_fft, settings.hop_length, settings.n_mels,
+                             center)
     return np.log10(np.float32(10000) * mel.T.astype(np.float32) + np.float32(1))
 
 
@@ -338,7 +339,7 @@ def mel_spectrogram_png(path_or_audio: str | Path | np.ndarray, out_path: str | 
     ax = figure.add_axes((0.08, 0.17, 0.9, 0.75), facecolor="#111418")
     ax.imshow(mel.T, origin="lower", aspect="auto", cmap="magma", interpolation="nearest",
               extent=(0, max(len(mel) * column_s, column_s), 0, settings.n_mels))
-    band_hz = librosa.mel_frequencies(settings.n_mels, fmax=settings.sample_rate_hz / 2)
+    band_hz = spectral.mel_frequencies(settings.n_mels, fmax=settings.sample_rate_hz / 2)
     ticks_hz = [hz for hz in (100, 250, 500, 1000, 2000, 4000, 8000) if hz < band_hz[-1]]
     ax.set_yticks(np.interp(ticks_hz, band_hz, np.arange(settings.n_mels)),
                   [f"{hz // 1000}k" if hz >= 1000 else str(hz) for hz in ticks_hz])

@@ -110,14 +110,30 @@ class GenreModel:
         One call per network for all the frames (inside, the musicnn backbones take them one by one, which is
         fastest on CPU: see MusicnnTagger.predict). Each row of frame_probs, and song_probs (their mean), sums to 1.
         """
+        frame_probs, song_probs, _ = self.predict_with_embedding(frames)
+        return frame_probs, song_probs
+
+    def predict_with_embedding(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """:meth:`predict`, plus the song's audio embedding from the same pass: the mean of the per-frame backbone
+        embeddings, L2-normalised, float32: the MSD + MTT musicnn embeddings (400-d) for the fusion and
+        pretrained-tags models, None for the others."""
         frames = np.asarray(frames, dtype=np.float32)
         expected = (self.settings.frame_length, self.settings.n_mels)
         if frames.ndim != 3 or frames.shape[1:] != expected or len(frames) == 0:
             raise ValueError(f"expected frames shaped (n >= 1, {expected[0]}, {expected[1]}), got {frames.shape}")
-        frame_probs = self._frame_probs(frames).astype(np.float64)
+        frame_probs, frame_embeddings = self._frame_outputs(frames)
+        frame_probs = frame_probs.astype(np.float64)
         frame_probs /= frame_probs.sum(axis=1, keepdims=True)
         song_probs = frame_probs.mean(axis=0)
-        return frame_probs, song_probs / song_probs.sum()
+        embedding = None
+        if frame_embeddings is not None:
+            embedding = frame_embeddings.mean(axis=0).astype(np.float32)
+            embedding /= max(float(np.linalg.norm(embedding)), 1e-12)
+        return frame_probs, song_probs / song_probs.sum(), embedding
+
+    def _frame_outputs(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """(n, frame_length, n_mels) float32 -> (n, G) probabilities and (n, D) backbone embeddings (or None)."""
+        return self._frame_probs(frames), None
 
     def _frame_probs(self, frames: np.ndarray) -> np.ndarray:
         """(n, frame_length, n_mels) float32 -> (n, G) probabilities."""
@@ -174,12 +190,15 @@ class PretrainedTagsGenreModel(GenreModel):
             self._columns.append(columns)
         self._mean = np.concatenate([np.asarray(mean_logits[name], np.float32) for name in self.backbones])
 
-    def _frame_probs(self, frames: np.ndarray) -> np.ndarray:
-        z = np.concatenate([self._taggers[name].predict(frames)["logits"] for name in self.backbones], 1)
-        z -= self._mean
+    def _frame_outputs(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        outputs = {name: self._taggers[name].predict(frames) for name in self.backbones}
+        z = np.concatenate([outputs[name]["logits"] for name in self.backbones], 1) - self._mean
         scores = np.stack([z[:, columns].max(axis=1) for columns in self._columns], axis=1) / self.temperature
         scores = np.exp(scores - scores.max(axis=1, keepdims=True))
-        return scores / scores.sum(axis=1, keepdims=True)
+        embeddings = None
+        if tuple(self.backbones) == FUSION_BACKBONES:  # the default model's embedding space
+            embeddings = np.concatenate([outputs[name]["embedding"] for name in FUSION_BACKBONES], axis=1)
+        return scores / scores.sum(axis=1, keepdims=True), embeddings
 
     def _save_files(self, directory: Path) -> dict:
         payload = {"tag_columns": self.tag_columns, "mean_logits": self.mean_logits, "temperature": self.temperature}
@@ -334,11 +353,15 @@ class FusionGenreModel(_KerasGenreModel):
         evidence = tag_evidence(features[:, self.EMBEDDING_DIM:], self._tag_columns)
         return self.fusion.frame_probs(head_probs, evidence)
 
-    def _frame_probs(self, frames: np.ndarray) -> np.ndarray:
-        features = fusion_frame_features(frames)
+    def feature_probs(self, features: np.ndarray) -> np.ndarray:
+        """(n, 500) frame features (:func:`fusion_frame_features`) -> fused frame probabilities (n, G)."""
         # Each frame is a sequence of its own (see classifier.fusion_training): (n, 1, 400) -> (n, K).
         head_probs = self._infer(self.head_input(features)[:, None].astype(np.float32)).numpy()[:, 0]
         return self.fuse(features, head_probs)
+
+    def _frame_outputs(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        features = fusion_frame_features(frames)
+        return self.feature_probs(features), features[:, :self.EMBEDDING_DIM]
 
     def _save_files(self, directory: Path) -> dict:
         extra = super()._save_files(directory)

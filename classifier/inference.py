@@ -23,11 +23,13 @@ from django.core.files.storage import Storage
 from django.db import OperationalError
 from django.utils import timezone
 
+from catalog import read_cache
 from catalog.models import Song
 from catalog.storage import local_file
 from skybeat.errors import InvalidAudio
 
 from .artefacts import SHIPPED_MODELS_DIR, artefact_dir, live_dir, save_version
+from .memory import release_startup_memory
 from .models import ModelVersion
 from .results import reuse_classification, save_classification
 
@@ -66,6 +68,7 @@ class FileClassification:
     frame_starts_s: list[float]
     duration_s: float
     confidence_threshold: float = 0.0  # the model's: a top probability below it is a guess
+    embedding: np.ndarray | None = None  # (D,) L2-normalised mean backbone embedding, if the model has one
 
     @property
     def uncertain(self) -> bool:
@@ -103,6 +106,7 @@ def configure_threads() -> None:
         concurrency = max(1, int(os.environ.get(CONCURRENCY_ENV) or 1))
         threads = max(1, (os.cpu_count() or 1) // concurrency)
         configure_tensorflow_threads(threads)
+        release_startup_memory()  # what importing TensorFlow touched once
         _threads_configured = True
     logger.info("TensorFlow: %d thread(s) per pool (concurrency %d, %s cores)", threads, concurrency, os.cpu_count())
 
@@ -173,15 +177,17 @@ def load_version(version: ModelVersion) -> GenreModel:
 
     configure_threads()
     directory = artefact_dir(version)
-    if not (live_dir(directory) / MANIFEST).exists():
-        shipped = SHIPPED_MODELS_DIR / version.artefact_path
-        if (shipped / MANIFEST).is_file():  # a model that comes with SKYBEAT: installed from the source tree
-            install_shipped_model(shipped, directory)
-            logger.info("Installed the shipped model %s in %s", version.name, directory)
-        elif version.architecture == ModelVersion.Architecture.PRETRAINED_TAGS:
-            # Derived from the installed musicnn package only: safe to (re)create; several workers may race here.
-            save_genre_model(build_pretrained_tags_model(), directory)
-            logger.info("Wrote the pretrained-tags model to %s", directory)
+    shipped = SHIPPED_MODELS_DIR / version.artefact_path
+    installed = live_dir(directory) / MANIFEST
+    if (shipped / MANIFEST).is_file() and not (installed.is_file()
+                                                and installed.read_bytes() == (shipped / MANIFEST).read_bytes()):
+        # A model that comes with SKYBEAT: installed from the source tree, again when an upgrade rebuilt it.
+        install_shipped_model(shipped, directory)
+        logger.info("Installed the shipped model %s in %s", version.name, directory)
+    elif not installed.exists() and version.architecture == ModelVersion.Architecture.PRETRAINED_TAGS:
+        # Derived from the installed musicnn package only: safe to (re)create; several workers may race here.
+        save_genre_model(build_pretrained_tags_model(), directory)
+        logger.info("Wrote the pretrained-tags model to %s", directory)
     genre_model = load_genre_model(directory)
     if genre_model.genres != version.genres or genre_model.settings.to_dict() != version.feature_params:
         logger.warning("Model %s: its database row disagreed with its files; the files win", version.name)
@@ -189,6 +195,7 @@ def load_version(version: ModelVersion) -> GenreModel:
             genres=genre_model.genres, feature_params=genre_model.settings.to_dict()
         )
     warm_up(genre_model)
+    release_startup_memory()  # what loading and tracing left behind
     return genre_model
 
 
@@ -213,7 +220,7 @@ def classify_file(path: str | Path, genre_model: GenreModel) -> FileClassificati
     from .features import song_frames
 
     frames = song_frames(path, genre_model.settings)
-    frame_probs, song_probs = genre_model.predict(frames.frames)
+    frame_probs, song_probs, embedding = genre_model.predict_with_embedding(frames.frames)
     song_probs = np.asarray(song_probs, dtype=np.float64)
     return FileClassification(
         genres=list(genre_model.genres),
@@ -222,6 +229,7 @@ def classify_file(path: str | Path, genre_model: GenreModel) -> FileClassificati
         frame_starts_s=[float(s) for s in frames.starts_s],
         duration_s=float(frames.duration_s),
         confidence_threshold=genre_model.confidence_threshold,
+        embedding=embedding,
     )
 
 
@@ -280,9 +288,9 @@ def mark_failed(song_id: int, reason: str) -> None:
 
 
 def _set_status(song_id: int, status: str, reason: str = "") -> bool:
-    return bool(
-        Song.objects.filter(pk=song_id).update(status=status, failure_reason=reason, status_changed_at=timezone.now())
-    )
+    changed = Song.objects.filter(pk=song_id).update(status=status, failure_reason=reason, status_changed_at=timezone.now())
+    read_cache.songs_changed()  # song rows show the status
+    return bool(changed)
 
 
 def fail_unexpected(song_id: int, exc: Exception) -> None:

@@ -1,8 +1,10 @@
-"""Django records of the genre classifier: model versions, training jobs and which model classified each song.
+"""Django records of the genre classifier: model versions, training jobs, which model classified each song and
+songs' audio embeddings.
 
 The Keras network definitions live in ``classifier/networks.py`` (``models.py`` is Django's module name).
 """
 
+import numpy as np
 from django.conf import settings
 from django.db import models, transaction
 
@@ -116,3 +118,25 @@ class SongClassification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.song_id} by {self.model_version_id}"
+
+
+class AudioEmbedding(models.Model):
+    """What a song sounds like to the network: the mean of its frames' backbone embeddings, L2-normalised, stored
+    as float16 bytes. One per stored audio (identical bytes sound identical), written with each classification."""
+
+    audio = models.OneToOneField("catalog.AudioBlob", on_delete=models.CASCADE, related_name="embedding")
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="+")
+    vector = models.BinaryField()
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"Embedding of audio {self.audio_id} ({len(self.vector) // 2}-d)"
+
+    @classmethod
+    def store(cls, audio_id: int, model_version_id: int, embedding: np.ndarray) -> None:
+        cls.objects.update_or_create(audio_id=audio_id, defaults={
+            "model_version_id": model_version_id, "vector": np.asarray(embedding, "<f2").tobytes()})
+
+    @staticmethod
+    def decode(vector: bytes) -> np.ndarray:
+        return np.frombuffer(vector, dtype="<f2").astype(np.float32)

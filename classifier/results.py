@@ -13,7 +13,7 @@ from catalog.default_genres import genres_for
 from catalog.models import GenrePrediction, Song
 from catalog.signals import song_classified
 
-from .models import SongClassification
+from .models import AudioEmbedding, SongClassification
 
 if TYPE_CHECKING:
     from .inference import FileClassification, LoadedModel
@@ -38,6 +38,8 @@ def save_classification(song_id: int, loaded: LoadedModel, result: FileClassific
         song.spectrogram.name = spectrogram
         vector = {genres[slug].pk: float(p) for slug, p in zip(result.genres, result.song_probs, strict=True)}
         _store(song, loaded.version_id, vector)
+        if result.embedding is not None:
+            AudioEmbedding.store(song.audio_id, loaded.version_id, result.embedding)
     logger.info("Song %s: %s (%.2f) with %s", song_id, top_slug, top_probability, loaded.name)
     return song
 

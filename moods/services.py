@@ -1,6 +1,6 @@
 """Moods in the database: song moods, and users' daily snapshots updated per listen or recomputed in bulk."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta
 
 import numpy as np
@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
+from catalog import read_cache
 from catalog.models import GenrePrediction, ListeningEvent, Song
 
 from .models import AppliedListen, GenreMood, MoodSnapshot, SongMood
@@ -18,6 +19,11 @@ from .profile import MOODS, MoodPoint, Profile, Sums, blend, decay, normalised, 
 RECOMPUTE_BATCH_USERS = 1000
 #: Songs in a mood radio's queue.
 RADIO_QUEUE_LENGTH = 25
+#: Candidates a radio sequencer chooses from, per song of the queue.
+RADIO_POOL_FACTOR = 3
+
+RadioSequencer = Callable[[list[Song], int], list[Song]]
+_radio_sequencer: RadioSequencer | None = None
 
 
 def half_life_s() -> float:
@@ -66,6 +72,7 @@ def update_song_moods(song_ids: Iterable[int], mapping: dict[int, MoodPoint] | N
             moods, update_conflicts=True, unique_fields=["song"],
             update_fields=["valence", "arousal", "dominant", "moods", "updated_at"],
         )
+    read_cache.songs_changed()  # song rows show the mood
     return len(moods)
 
 
@@ -253,9 +260,20 @@ def current_profile(user, now: datetime | None = None) -> tuple[MoodSnapshot | N
     return snapshot, profile_from_sums(sums_of(snapshot), genre_mapping(), aged)
 
 
-def radio_songs(user, mood: str, length: int = RADIO_QUEUE_LENGTH) -> QuerySet:
-    """The mood radio: the ``length`` songs ``user`` may see nearest ``mood`` (a name or "valence,arousal").
+def set_radio_sequencer(sequencer: RadioSequencer | None) -> None:
+    """Let an app that knows how songs sound order the radio (similar.apps): ``sequencer(candidates, length)`` gets
+    the ``RADIO_POOL_FACTOR`` × ``length`` songs nearest the mood, nearest first, and returns the queue."""
+    global _radio_sequencer
+    _radio_sequencer = sequencer
+
+
+def radio_songs(user, mood: str, length: int = RADIO_QUEUE_LENGTH, related: Iterable[str] = ()) -> list[Song]:
+    """The mood radio: ``length`` songs ``user`` may see near ``mood`` (a name or "valence,arousal"), nearest first
+    unless a sequencer orders them (see :func:`set_radio_sequencer`).
 
     Raises ValueError with a readable message for an unknown mood.
     """
-    return songs_near_mood(Song.objects.visible_to(user).select_related("mood", "top_genre"), mood)[:length]
+    candidates = songs_near_mood(Song.objects.visible_to(user).select_related("mood", "top_genre", *related), mood)
+    if _radio_sequencer is None:
+        return list(candidates[:length])
+    return _radio_sequencer(list(candidates[:length * RADIO_POOL_FACTOR]), length)

@@ -24,7 +24,7 @@ def radio(request: HttpRequest) -> HttpResponse:
     if mood:
         try:
             context["point"] = mood_point(mood)
-            context["queue"] = list(radio_songs(request.user, mood))
+            context["queue"] = radio_songs(request.user, mood)
         except ValueError as exc:
             context["error"], status = str(exc), 400
     context["data"] = {

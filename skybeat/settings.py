@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "classifier",
     "moods",
     "subsonic",
+    "similar",
 ]
 
 MIDDLEWARE = [
@@ -267,6 +268,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "classifier.training_tasks.queue_nightly_training",
         "schedule": crontab(hour=2, minute=30),
     },
+    "refresh-similar-index": {
+        "task": "similar.tasks.refresh_index",
+        "schedule": timedelta(minutes=10),
+    },
     "nightly-mood-recompute": {
         "task": "moods.tasks.recompute_all_profiles",
         "schedule": crontab(hour=3, minute=15),
@@ -331,11 +336,24 @@ SKYBEAT_TRAINING_STALL_S = int(os.environ.get("SKYBEAT_TRAINING_STALL_S", "900")
 SKYBEAT_RECLASSIFY_STALL_S = int(os.environ.get("SKYBEAT_RECLASSIFY_STALL_S", "900"))
 SKYBEAT_RECLASSIFY_ATTEMPTS = int(os.environ.get("SKYBEAT_RECLASSIFY_ATTEMPTS", "3"))
 SKYBEAT_MOOD_HALF_LIFE_DAYS = float(os.environ.get("SKYBEAT_MOOD_HALF_LIFE_DAYS", "30"))
+# Similar songs (similar/): exact search below this many embeddings, a faiss IVF index above (bench/similar.py).
+SKYBEAT_SIMILAR_ANN_FROM = int(os.environ.get("SKYBEAT_SIMILAR_ANN_FROM", "50000"))
+# IVF lists searched per query (at least; more for big indexes): recall@10 >= 0.95 at 1M songs.
+SKYBEAT_SIMILAR_PROBES = int(os.environ.get("SKYBEAT_SIMILAR_PROBES", "32"))
+# The index is rebuilt when more than this share of the embeddings were written or deleted since its build.
+SKYBEAT_SIMILAR_STALE_SHARE = float(os.environ.get("SKYBEAT_SIMILAR_STALE_SHARE", "0.05"))
+# The "for you" mix leaves out songs played in the last this many days.
+SKYBEAT_MIX_SKIP_DAYS = float(os.environ.get("SKYBEAT_MIX_SKIP_DAYS", "3"))
+# Mood radio: how much closeness to the mood weighs against sounding like the previous song (0: sound only).
+SKYBEAT_RADIO_MOOD_WEIGHT = float(os.environ.get("SKYBEAT_RADIO_MOOD_WEIGHT", "0.5"))
 # Labelled songs a genre needs before training uses it: few, because the shipped base set carries the known genres.
 SKYBEAT_MIN_LABELS_PER_GENRE = int(os.environ.get("SKYBEAT_MIN_LABELS_PER_GENRE", "5"))
 # New or changed labels since the last training job that make the nightly run train (and maybe activate) a model.
 SKYBEAT_NIGHTLY_MIN_NEW_LABELS = int(os.environ.get("SKYBEAT_NIGHTLY_MIN_NEW_LABELS", "10"))
 SKYBEAT_PENDING_SWEEP_AGE = timedelta(seconds=int(os.environ.get("SKYBEAT_PENDING_SWEEP_AGE_S", "60")))
+# Seconds a cached song list (count, API page, rendered table) lives at most; 0 turns the caches off. Entries are
+# dropped at once when what they show changes (catalog/read_cache.py): this is only the backstop.
+SKYBEAT_READ_CACHE_S = int(os.environ.get("SKYBEAT_READ_CACHE_S", "300"))
 
 # --- Log-in and sign-up limits (skybeat/throttle.py) -----------------------------------------------------------
 SKYBEAT_LOGIN_FAILURE_LIMIT = int(os.environ.get("SKYBEAT_LOGIN_FAILURE_LIMIT", "5"))

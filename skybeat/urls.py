@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("catalog.api_urls")),
     path("api/", include("moods.api_urls")),
+    path("api/", include("similar.api_urls")),
     path("rest/", include("subsonic.urls")),
     path("", include("catalog.urls")),
 ]

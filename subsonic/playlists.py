@@ -36,7 +36,7 @@ def playlists(user, username: str | None = None) -> dict:
         found = Playlist.objects.filter(owner=owner)
     else:
         found = catalog_playlists.visible_playlists(user)
-        radios = [_radio_entry(mood, songs) for mood in MOODS if (songs := list(radio_songs(user, mood)))]
+        radios = [_radio_entry(mood, songs) for mood in MOODS if (songs := radio_songs(user, mood))]
     found = catalog_playlists.with_counts(found.select_related("owner"), user)
     return {"playlists": {"playlist": [playlist_entry(playlist) for playlist in found] + radios}}
 
@@ -55,7 +55,7 @@ def playlist(user, playlist_id: str) -> dict:
     if kind == MOOD_RADIO:
         if mood not in MOODS:
             raise SubsonicError.not_found("Mood radio")
-        songs = list(radio_songs(user, mood).select_related(*SONG_RELATIONS))
+        songs = radio_songs(user, mood, related=SONG_RELATIONS)
         return {"playlist": {**_radio_entry(mood, songs), "entry": songs_payload(user, songs)}}
     found = visible_playlist(user, playlist_id)
     counted = catalog_playlists.with_counts(Playlist.objects.filter(pk=found.pk).select_related("owner"), user).get()

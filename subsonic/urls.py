@@ -24,6 +24,8 @@ ENDPOINTS = {
     "getAlbumList2": views.get_album_list2,
     "getRandomSongs": views.get_random_songs,
     "getSongsByGenre": views.get_songs_by_genre,
+    "getSimilarSongs": views.get_similar_songs,
+    "getSimilarSongs2": views.get_similar_songs2,
     "getStarred2": views.get_starred2,
     "getNowPlaying": views.get_now_playing,
     "stream": views.stream,

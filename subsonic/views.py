@@ -3,7 +3,7 @@ playlists, system). Authentication, formats and errors are the :func:`subsonic_v
 
 from __future__ import annotations
 
-from . import annotation, browsing, lists, media, playlists, system
+from . import annotation, browsing, lists, media, playlists, similar, system
 from .endpoint import Call, subsonic_view
 from .lookup import visible_song
 
@@ -119,6 +119,21 @@ def get_random_songs(call: Call) -> dict:
 def get_songs_by_genre(call: Call) -> dict:
     page = _page(call, "count", "offset", 10)
     return lists.songs_by_genre(call.user, call.params.required("genre"), count=page["size"], offset=page["offset"])
+
+
+@subsonic_view
+def get_similar_songs(call: Call) -> dict:
+    return similar.similar_songs(call.user, call.params.required("id"), _similar_count(call), "similarSongs")
+
+
+@subsonic_view
+def get_similar_songs2(call: Call) -> dict:
+    """The spec names an artist id; clients (knuckles) send song ids too: both, and albums, work."""
+    return similar.similar_songs(call.user, call.params.required("id"), _similar_count(call), "similarSongs2")
+
+
+def _similar_count(call: Call) -> int:
+    return call.params.integer("count", 50, minimum=0, maximum=MAX_PAGE)
 
 
 @subsonic_view

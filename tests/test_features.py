@@ -1,5 +1,7 @@
 """Audio decoding, log-mel features and multi-framing (classifier.features). No database, no TensorFlow."""
 
+import subprocess
+import sys
 import tracemalloc
 from pathlib import Path
 
@@ -7,6 +9,7 @@ import librosa
 import numpy as np
 import pytest
 
+from classifier import spectral
 from classifier.features import (
     FrameSettings, audio_duration_s, decode_audio, log_mel, mel_spectrogram_png, plan_frames, song_frames,
 )
@@ -194,3 +197,30 @@ def test_mel_spectrogram_png_of_a_long_song_is_bounded(two_hour_wav, tmp_path):
     finally:
         tracemalloc.stop()
     assert peak < 150e6
+
+
+@pytest.mark.parametrize("seconds", [0.01, 0.7, 4.0])
+def test_spectral_computes_what_librosa_computes(seconds):
+    noise = np.random.default_rng(3).uniform(-1, 1, round(seconds * 44100)).astype(np.float32)
+    for rate in (44100, 22050, 48000):
+        assert np.array_equal(spectral.resample(noise, rate, 16000), librosa.resample(noise, orig_sr=rate, target_sr=16000))
+    audio = librosa.resample(noise, orig_sr=44100, target_sr=16000)
+    for center in (True, False):
+        if not center and audio.size < 512:
+            continue
+        expected = librosa.feature.melspectrogram(y=audio, sr=16000, n_fft=512, hop_length=256, n_mels=96, center=center)
+        ours = spectral.power_mel(audio, 16000, 512, 256, 96, center)
+        assert ours.dtype == np.float32 and ours.shape == expected.shape
+        np.testing.assert_allclose(ours, expected, rtol=2e-6, atol=1e-12)
+    assert np.array_equal(spectral.mel_filters(16000, 512, 96), librosa.filters.mel(sr=16000, n_fft=512, n_mels=96))
+    assert np.array_equal(spectral.mel_frequencies(96, fmax=8000), librosa.mel_frequencies(96, fmax=8000))
+
+
+def test_classifying_imports_neither_librosa_nor_numba():
+    """They would cost every classification worker ~150 MB of memory."""
+    code = ("import sys, numpy as np; from classifier import features; "
+            "features.log_mel(np.zeros(16000, np.float32), features.FrameSettings()); "
+            "print(sorted(m for m in ('librosa', 'numba', 'llvmlite') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          cwd=Path(__file__).resolve().parent.parent)
+    assert done.stdout.strip() == "[]"

@@ -27,6 +27,7 @@ def calls(library, playlist_id: str) -> list[tuple[str, dict]]:
             "random", "newest", "highest", "frequent", "recent", "alphabeticalByName", "alphabeticalByArtist",
             "starred", "byYear", "byGenre")),
         ("getRandomSongs", {"size": 20}), ("getSongsByGenre", {"genre": "Rock"}), ("getStarred2", {}),
+        ("getSimilarSongs", {"id": first}), ("getSimilarSongs2", {"id": artist}),
         ("getNowPlaying", {}), ("scrobble", {"id": first}), ("star", {"id": first}), ("unstar", {"id": first}),
         ("setRating", {"id": album, "rating": 3}), ("getPlaylists", {}), ("getPlaylist", {"id": playlist_id}),
         ("getPlaylist", {"id": "mood-calm"}), ("createPlaylist", {"name": "Shapes", "songId": first}),
