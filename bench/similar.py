@@ -37,7 +37,7 @@ import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from classifier.datasets import folder_dataset  # noqa: E402
-from classifier.inference import SHIPPED_MODELS_DIR  # noqa: E402
+from classifier.artefacts import SHIPPED_MODELS_DIR  # noqa: E402
 from similar.index import build_ann, lists_for, probes_for  # noqa: E402
 from similar.space import EMBEDDING_DIM, fit_space, library_space, normalised  # noqa: E402
 

@@ -95,7 +95,7 @@ def load_space(path: Path) -> Space:
 
 def fit_base_set_space() -> Space:
     """The space fitted on the shipped base set (``manage.py build_similar_index --fit-space`` writes it)."""
-    from classifier.inference import SHIPPED_MODELS_DIR
+    from classifier.artefacts import SHIPPED_MODELS_DIR
 
     with np.load(SHIPPED_MODELS_DIR / "base-set.npz", allow_pickle=False) as data:
         features, lengths, genres = data["features"], data["lengths"], data["genres"]

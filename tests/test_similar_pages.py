@@ -74,7 +74,7 @@ def test_the_song_page_and_the_home_page_show_songs_like_yours(page, live_server
 def test_the_default_model_gives_the_embedding_in_the_same_pass():
     from classifier.genre_model import fusion_frame_features
     from classifier.model_store import load_genre_model
-    from classifier.inference import SHIPPED_MODELS_DIR
+    from classifier.artefacts import SHIPPED_MODELS_DIR
 
     model = load_genre_model(SHIPPED_MODELS_DIR / "genre-crnn-gtzan")
     frames = np.random.default_rng(3).random((3, model.settings.frame_length, model.settings.n_mels), np.float32)
