@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from catalog.ingest import ingest_uploads
 from catalog.models import AudioBlob, GenrePrediction, Song
+from catalog.signals import song_classified
 from classifier import inference
 from classifier.results import reuse_classification
 from tests.catalog_factories import fast_passwords, genre, make_song, media_root, stored_files, upload_of, write_song  # noqa: F401
@@ -53,11 +54,17 @@ def test_reuse_copies_the_classification_of_the_same_audio_under_the_same_model_
 
     assert reuse_classification(other_audio.pk, active_model.pk) is None, "no other song has its audio"
     assert reuse_classification(bobs.pk, older_model.pk) is None, "the same audio, but not under this model"
-    with django_capture_on_commit_callbacks(execute=True) as announced:
-        reused = reuse_classification(bobs.pk, active_model.pk)
+    announced = []
+    song_classified.connect(lambda sender, song_id, **kwargs: announced.append(song_id), weak=False,
+                            dispatch_uid="test-reuse-announced")
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            reused = reuse_classification(bobs.pk, active_model.pk)
+    finally:
+        song_classified.disconnect(dispatch_uid="test-reuse-announced")
 
     bobs.refresh_from_db()
-    assert reused == bobs and len(announced) == 1
+    assert reused == bobs and announced == [bobs.pk]
     assert (bobs.status, bobs.top_genre, bobs.top_probability, bobs.classification.model_version) == (
         Song.Status.CLASSIFIED, jazz, 0.9, active_model)
     assert (bobs.timeline, bobs.spectrogram.name) == (alices.timeline, "spectrograms/shared.png")
