@@ -28,7 +28,7 @@ define require_packages
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		echo "Installing missing Debian packages:$$missing"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing; \
+		apt-get -o DPkg::Lock::Timeout=300 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq$$missing; \
 	else \
 		echo "Missing Debian packages:$$missing. Install them with:" >&2; \
 		echo "    sudo sh -c 'apt-get update && apt-get install -y$$missing'" >&2; \

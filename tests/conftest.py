@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -161,7 +162,20 @@ def page(browser):
     tab = context.new_page()
     tab.set_default_timeout(20_000)
     yield tab
+    tab.goto("about:blank")  # the page's last requests (a listen's beacon on pagehide) go out now
     context.close()
+    wait_for_live_server_requests()
+
+
+def wait_for_live_server_requests(timeout_s: float = 10) -> None:
+    """Waits until the live server has answered the requests in flight: a beacon still being written while the test
+    database is flushed can deadlock the flush."""
+    time.sleep(0.2)  # a connection just accepted gets its thread
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and any(
+        "process_request_thread" in thread.name for thread in threading.enumerate()
+    ):
+        time.sleep(0.05)
 
 
 @pytest.fixture

@@ -37,14 +37,17 @@ class Site:
     def processes(self) -> list[psutil.Process]:
         return psutil.Process(self.process.pid).children(recursive=True)
 
+    def commands(self, recursive: bool = True) -> dict[psutil.Process, str]:
+        """The command line of each live process runsite started (a dead one not yet reaped has none)."""
+        found = {}
+        for child in psutil.Process(self.process.pid).children(recursive=recursive):
+            with contextlib.suppress(psutil.ZombieProcess, psutil.NoSuchProcess):
+                found[child] = " ".join(child.cmdline())
+        return found
+
     def workers(self, queues: str) -> list[psutil.Process]:
         """The live main processes of the workers started with ``--queues <queues>`` (none while one restarts)."""
-        found = []
-        for child in psutil.Process(self.process.pid).children():
-            with contextlib.suppress(psutil.ZombieProcess, psutil.NoSuchProcess):  # a dead one not yet reaped
-                if f"--queues {queues}" in " ".join(child.cmdline()):
-                    found.append(child)
-        return found
+        return [child for child, command in self.commands(recursive=False).items() if f"--queues {queues}" in command]
 
 
 @pytest.fixture
@@ -67,7 +70,7 @@ def runsite(tmp_path):
         site = Site(process, f"http://127.0.0.1:{port}", log_path)
         started.append((site, log))
         wait_for_page(f"{site.url}/", process, log_path)
-        wait_until(lambda: len([p for p in site.processes() if "celery" in " ".join(p.cmdline())]) >= 2, 60,
+        wait_until(lambda: len([c for c in site.commands().values() if "celery" in c]) >= 2, 60,
                    what=f"both workers to start:\n{site.log()}")
         return site
 
@@ -84,7 +87,7 @@ def runsite(tmp_path):
 def test_runsite_serves_and_one_sigterm_stops_the_web_server_and_both_workers(runsite):
     site = runsite()
     children = site.processes()
-    commands = [" ".join(child.cmdline()) for child in children]
+    commands = site.commands().values()
     assert any("gunicorn" in c for c in commands)
     assert any("--queues training" in c for c in commands) and any("--queues classification" in c for c in commands)
 
