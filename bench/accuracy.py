@@ -157,11 +157,11 @@ def print_table(reports: list[dict]) -> None:
 def cross_validate(folder: Path) -> None:
     """The default model's pipeline, cross-validated by song on ``folder`` (see classifier.fusion_training)."""
     from classifier.fusion_training import CV_FOLDS, FitProgress, cross_validated_fusion, head_fits
-    from classifier.management.commands.build_default_model import EPOCHS, SEED
+    from classifier.management.commands.build_default_model import SEED
     from classifier.training import prepare_inputs
-    from classifier.training_options import TrainingOptions
+    from classifier.training_options import FUSION_HEAD_EPOCHS, TrainingOptions
 
-    options = TrainingOptions(mode="fusion", epochs=EPOCHS, seed=SEED)
+    options = TrainingOptions(mode="fusion", epochs=FUSION_HEAD_EPOCHS, seed=SEED)
     songs, skipped, _ = prepare_inputs(folder_dataset(folder), options, lambda progress: None)
     progress = FitProgress(lambda progress: None, head_fits(songs) - 1, options.epochs)
     fusion, metrics = cross_validated_fusion(songs, options, progress)

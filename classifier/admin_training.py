@@ -23,6 +23,7 @@ from skybeat.queue import BrokerUnavailable, publish
 from . import labels
 from .artefacts import live_artefact_dir
 from .models import ModelVersion, TrainingJob
+from .training_options import FUSION_HEAD_EPOCHS
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,8 @@ class TrainingJobForm(forms.ModelForm):
     )
     epochs = forms.IntegerField(
         min_value=1, max_value=MAX_EPOCHS, initial=30,
-        help_text="At most this many; training stops early when validation loss stops improving.",
+        help_text=f"At most this many; training stops early when validation loss stops improving. Fusion trains "
+                  f"each head for exactly this many ({FUSION_HEAD_EPOCHS} made the shipped model).",
     )
 
     class Meta:

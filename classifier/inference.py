@@ -183,6 +183,7 @@ def load_version(version: ModelVersion) -> GenreModel:
                                                 and installed.read_bytes() == (shipped / MANIFEST).read_bytes()):
         # A model that comes with SKYBEAT: installed from the source tree, again when an upgrade rebuilt it.
         install_shipped_model(shipped, directory)
+        adopt_shipped_metrics(version, shipped)
         logger.info("Installed the shipped model %s in %s", version.name, directory)
     elif not installed.exists() and version.architecture == ModelVersion.Architecture.PRETRAINED_TAGS:
         # Derived from the installed musicnn package only: safe to (re)create; several workers may race here.
@@ -203,6 +204,18 @@ def install_shipped_model(shipped: Path, directory: Path) -> None:
     """Copy a shipped artefact (model files, card and pictures) into the artefact directory ``directory`` as its
     live version; workers racing here each install a complete copy."""
     save_version(directory, lambda version: shutil.copytree(shipped, version, dirs_exist_ok=True))
+
+
+def adopt_shipped_metrics(version: ModelVersion, shipped: Path) -> None:
+    """The row takes the cross-validated metrics of the shipped model's card: the migration that registered it
+    carries those of the build it shipped with, and an upgrade may ship a rebuilt model."""
+    import json
+
+    from .model_cards import CARD_FILE
+
+    metrics = json.loads((shipped / CARD_FILE).read_text())["metrics"]
+    ModelVersion.objects.filter(pk=version.pk).update(metrics=metrics)
+    version.metrics = metrics
 
 
 def warm_up(genre_model: GenreModel) -> None:

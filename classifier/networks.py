@@ -129,12 +129,23 @@ def _compile(model: keras.Model, optimizer: keras.optimizers.Optimizer) -> keras
 
 
 def build_crnn_head(embedding_dim: int, n_genres: int, gru_units: int = 64, dropout: float = 0.3,
-                    learning_rate: float = 1e-3) -> keras.Model:
+                    learning_rate: float = 1e-3, name: str = "crnn_head") -> keras.Model:
     """Genre head over per-frame embeddings: input (batch, n_frames, embedding_dim) float32 (zero rows = padding)
     -> {"frames": (batch, n_frames, n_genres), "song": (batch, n_genres)}."""
     x = keras.Input((None, embedding_dim), name="embeddings")
     return _compile(keras.Model(x, _genre_head(FrameMask(name="padding")(x), n_genres, gru_units, dropout),
-                                name="crnn_head"), keras.optimizers.Adam(learning_rate))
+                                name=name), keras.optimizers.Adam(learning_rate))
+
+
+def average_heads(heads: list[keras.Model]) -> keras.Model:
+    """A seed ensemble of :func:`build_crnn_head` heads (distinct names): one model, same input, whose "frames"
+    and "song" outputs are the means of the heads'. A single head is returned as it is."""
+    if len(heads) == 1:
+        return heads[0]
+    x = keras.Input(heads[0].input.shape[1:], name="embeddings")
+    outputs = [head(x) for head in heads]
+    return keras.Model(x, {key: layers.Average(name=key)([output[key] for output in outputs])
+                           for key in ("frames", "song")}, name="crnn_head_ensemble")
 
 
 def build_finetune_model(backbone_name: str, n_genres: int, gru_units: int = 64, dropout: float = 0.3,

@@ -24,7 +24,7 @@ from .dispatch import activate
 from .datasets import LabelledClip, TrainingError, library_dataset, split_by_song
 from .genre_model import GenreModel
 from .models import ModelVersion, TrainingJob
-from .training_options import Progress, TrainingOptions
+from .training_options import FUSION_HEAD_EPOCHS, Progress, TrainingOptions
 
 logger = logging.getLogger(__name__)
 
@@ -154,4 +154,5 @@ def nightly_job_due() -> TrainingJob | None:
     new_labels = GenreLabel.objects.filter(created_at__gt=last.created_at) if last else GenreLabel.objects.all()
     if new_labels.count() < settings.SKYBEAT_NIGHTLY_MIN_NEW_LABELS:
         return None
-    return TrainingJob.objects.create(mode=TrainingJob.Mode.FUSION, message="queued by the nightly run: new labels")
+    return TrainingJob.objects.create(mode=TrainingJob.Mode.FUSION, epochs=FUSION_HEAD_EPOCHS,
+                                      message="queued by the nightly run: new labels")

@@ -16,6 +16,7 @@ PREPARE_SHARE = 0.3  # share of the progress bar for computing features, the res
 FIT_SHARE = 0.65
 REPORT_EVERY_S = 2.0
 LOG_MEL_FRAMES_PER_BATCH = 32
+FUSION_HEAD_EPOCHS = 10  # epochs of each fusion head (no early stopping): more overfit (classifier.fusion_training)
 ARCHITECTURE_OF_MODE = {
     "feature-extractor": ModelVersion.Architecture.CRNN_FEATURE_EXTRACTOR,
     "fine-tune": ModelVersion.Architecture.CRNN_FINE_TUNE,

@@ -17,6 +17,7 @@ from classifier.artefacts import live_artefact_dir
 from classifier.datasets import folder_dataset
 from classifier.model_store import load_genre_model
 from classifier.models import ModelVersion, TrainingJob
+from classifier.training_options import FUSION_HEAD_EPOCHS
 from tests.catalog_factories import genre, make_song
 from tests.classifier_factories import upload_song
 
@@ -46,6 +47,7 @@ def test_migrate_leaves_the_shipped_model_active_with_disco_and_the_tag_only_gen
 
 
 def test_the_shipped_artefact_loads_from_the_source_tree_and_classifies(default_model, tmp_path):
+    ModelVersion.objects.filter(pk=default_model.pk).update(metrics={"song_accuracy": 0.5})  # an earlier build's
     model = inference.load_version(default_model)  # installs it into SKYBEAT_MODELS_DIR first
     assert (live_artefact_dir(default_model) / "model_card.json").is_file()
     assert model.genres == default_model.genres and 0 < model.confidence_threshold < 1
@@ -54,6 +56,7 @@ def test_the_shipped_artefact_loads_from_the_source_tree_and_classifies(default_
     assert frame_probs.shape == (3, len(model.genres)) and song_probs.sum() == pytest.approx(1)
     card = json.loads((SHIPPED / DEFAULT / "model_card.json").read_text())
     assert card["metrics"]["confidence_threshold"] == pytest.approx(model.confidence_threshold)
+    assert ModelVersion.objects.get(pk=default_model.pk).metrics == card["metrics"]  # the row follows the files
     assert (SHIPPED / DEFAULT / "reliability.png").stat().st_size > 1000
 
 
@@ -88,7 +91,7 @@ def test_library_labels_teach_a_new_genre_and_the_better_model_is_activated(defa
     chime = genre("chime")
     for seed in range(5):
         label_song(upload_song(tmp_path, staff_user, genre="chime", seconds=9.0, seed=seed), chime, staff_user)
-    job = TrainingJob.objects.create(mode=TrainingJob.Mode.FUSION, epochs=10, created_by=staff_user)
+    job = TrainingJob.objects.create(mode=TrainingJob.Mode.FUSION, epochs=4, created_by=staff_user)
 
     job = training_jobs.run_job(job.pk)
 
@@ -110,6 +113,7 @@ def test_the_nightly_run_trains_only_when_enough_new_labels_arrived(db, staff_us
     label_song(make_song(staff_user), rock, staff_user)
     job = training_jobs.nightly_job_due()
     assert job is not None and job.mode == TrainingJob.Mode.FUSION and job.status == TrainingJob.Status.QUEUED
+    assert job.epochs == FUSION_HEAD_EPOCHS  # as cross-validation chose for the shipped model
     assert training_jobs.nightly_job_due() is None  # one is queued already
 
 

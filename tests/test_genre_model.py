@@ -194,6 +194,23 @@ def test_networks_train_and_mask_padding():
     np.testing.assert_allclose(out["song"][0], keras.ops.mean(out["frames"][0, :3], axis=0), atol=1e-6)
 
 
+def test_a_seed_ensemble_averages_its_heads_and_saves_as_one_network(tmp_path):
+    rng = np.random.default_rng(2)
+    heads = [networks.build_crnn_head(8, 3, gru_units=4, name=f"crnn_head_{i}") for i in range(3)]
+    for head in heads:
+        head.fit(rng.normal(size=(4, 2, 8)).astype(np.float32), {"song": np.eye(3)[[0, 1, 2, 0]]}, epochs=1, verbose=0)
+    ensemble = networks.average_heads(heads)
+    x = rng.normal(size=(2, 5, 8)).astype(np.float32)
+    x[1, 2:] = 0  # a 2-frame song padded to 5
+    expected = [np.mean([head(x, training=False)[key] for head in heads], axis=0) for key in ("frames", "song")]
+    ensemble.save(tmp_path / "ensemble.keras")
+    for model in (ensemble, keras.saving.load_model(tmp_path / "ensemble.keras", compile=False)):
+        out = model(x, training=False)
+        np.testing.assert_allclose(out["frames"], expected[0], atol=1e-6)
+        np.testing.assert_allclose(out["song"], expected[1], atol=1e-6)
+    assert networks.average_heads(heads[:1]) is heads[0]
+
+
 def test_backbone_learns_ten_times_slower():
     """BackboneAwareAdam: the first Adam step moves each weight by ~learning rate, 10x less in the backbone."""
     x = keras.Input((4,))

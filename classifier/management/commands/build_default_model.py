@@ -19,7 +19,6 @@ from classifier.management.commands.train_classifier import progress_line
 
 DEFAULT_MODEL_NAME = "genre-crnn-gtzan"
 SEED = 11
-EPOCHS = 20
 
 
 class Command(BaseCommand):
@@ -39,10 +38,10 @@ class Command(BaseCommand):
         from classifier.inference import configure_threads
         from classifier.model_cards import write_artefact
         from classifier.training import prepare_inputs
-        from classifier.training_options import TrainingOptions
+        from classifier.training_options import FUSION_HEAD_EPOCHS, TrainingOptions
 
         configure_threads()
-        options = TrainingOptions(mode="fusion", epochs=EPOCHS, seed=SEED, name=name)
+        options = TrainingOptions(mode="fusion", epochs=FUSION_HEAD_EPOCHS, seed=SEED, name=name)
         started = time.monotonic()
         show = lambda progress: self.stdout.write(progress_line(progress))  # noqa: E731
         try:
