@@ -108,7 +108,8 @@ def load_model(model: str):
 
     configure_tensorflow_threads(1)
     release_startup_memory()
-    from classifier.genre_model import build_pretrained_tags_model, load_genre_model
+    from classifier.genre_model import build_pretrained_tags_model
+    from classifier.model_store import load_genre_model
 
     if model == "pretrained-tags":
         genre_model = build_pretrained_tags_model()

@@ -44,7 +44,9 @@ def run_mode(mode: str, args: dict, test_keys: list[str], cache_dir: str, out: m
     from classifier.features import song_frames
     from classifier.genre_model import configure_tensorflow_threads
     from classifier.model_store import load_genre_model
-    from classifier.training import TrainingOptions, folder_dataset, train
+    from classifier.datasets import folder_dataset
+    from classifier.training import train
+    from classifier.training_options import TrainingOptions
     from django.conf import settings
 
     configure_tensorflow_threads(args["threads"])
@@ -159,7 +161,7 @@ def main() -> None:
     setup_django(cache_dir)
     from django.core.management import call_command
 
-    from classifier.training import folder_dataset, split_by_song
+    from classifier.datasets import folder_dataset, split_by_song
 
     call_command("migrate", verbosity=0)
     rest, test = split_by_song(folder_dataset(folder), args.test_fraction, args.seed)
