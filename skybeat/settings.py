@@ -39,7 +39,7 @@ def cache_from_env() -> dict:
     if not url.startswith(("redis://", "rediss://", "unix://")):
         raise ImproperlyConfigured(f"CACHE_URL must be a Redis URL (redis://host:6379/1), not {url!r}")
     # A hung Redis must not hang the requests that count log-in failures: give up after a few seconds.
-    return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url,
+    return {"BACKEND": "skybeat.cache.RedisCache", "LOCATION": url,
             "OPTIONS": {"socket_connect_timeout": 3, "socket_timeout": 3}}
 
 
@@ -190,6 +190,8 @@ SKYBEAT_TRUSTED_PROXIES = int(os.environ.get("SKYBEAT_TRUSTED_PROXIES", "0"))
 
 # Security (effective when DEBUG=0): `manage.py check --deploy` is clean with production variables.
 SESSION_COOKIE_HTTPONLY = True
+# Sessions in the database with a copy in the cache: a page reads its session without a query (skybeat/cache.py).
+SESSION_ENGINE = "skybeat.cache"
 CSRF_COOKIE_HTTPONLY = False  # the upload page's JavaScript reads the token from the form instead
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
@@ -293,8 +295,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "skybeat.errors.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "catalog.throttling.AnonRateThrottle",  # one cache call per request with Redis
+        "catalog.throttling.UserRateThrottle",
     ],
     "NUM_PROXIES": SKYBEAT_TRUSTED_PROXIES,  # the anonymous throttle's client address, as skybeat.throttle reads it
     "DEFAULT_THROTTLE_RATES": {
