@@ -147,8 +147,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "subsonic.validators.NotTheAppPasswordValidator"},
 ]
-# AxesStandaloneBackend refuses a locked-out client before ModelBackend checks the password.
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# AxesStandaloneBackend refuses a locked-out client before ModelBackend checks the password. SKYBEAT's ModelBackend
+# is Django's, reading the session's member with a query compiled once (skybeat/auth.py).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "skybeat.auth.ModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
@@ -287,7 +288,7 @@ SKYBEAT_BROKER_HEALTH_TIMEOUT = float(os.environ.get("SKYBEAT_BROKER_HEALTH_TIME
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "skybeat.auth.TokenAuthentication",  # REST framework's, with a query compiled once
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
