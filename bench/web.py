@@ -10,7 +10,9 @@ one PostgreSQL database per size (DATABASE_URL's name plus the size, e.g. skybea
 reused on later runs unless --fresh). gunicorn serves the site on 127.0.0.1 with DEBUG=0 and the configured cache
 (CACHE_URL, else files under var/), and wrk loads, each for --duration seconds: a trivial view (``/bench/ping``,
 the full middleware stack and nothing else), ``/api/songs/?genre=<slug>`` (token), ``/genres/<slug>/`` (session
-cookie) for the largest genre, the listener's ``/api/me/history/`` and the library page searching for a word.
+cookie) for the largest genre, the listener's ``/api/me/history/``, the library page searching for a word and a
+song's page with its "Sounds like this" panel (every classified song has a random audio embedding, and the
+similarity index is built, when the data are loaded).
 gunicorn imports this module as its application (SKYBEAT_BENCH_WEB_SERVE=1): the site plus the trivial view.
 """
 
@@ -39,7 +41,7 @@ SEARCH_TERM = "song 12"
 #: Targets at the smallest size: req/s at least this share of the trivial view's, p99 under this many ms.
 TARGET_SHARE, TARGET_P99_MS = 0.25, 100.0
 TARGET_FLAT = 0.2  # at the larger sizes, req/s and p99 within 20 % of the smallest size's
-TARGETED = ("API   songs by genre", "page  genre")
+TARGETED = ("API   songs by genre", "page  genre", "page  song")  # the song page: the list-page budget (issue 16)
 
 
 def ping(request: HttpRequest) -> HttpResponse:
@@ -161,6 +163,36 @@ def populate(songs: int, listens: int, users: int, seed: int) -> None:
          listened[i] >= 30) for i in range(listens)), listens)
 
 
+def populate_embeddings(seed: int) -> None:
+    """A random unit audio embedding (float16, as classification stores them) for every classified song's audio,
+    written a day ago, and the similarity index built over them since."""
+    import numpy as np
+    from django.utils import timezone
+
+    from catalog.models import Song
+    from classifier.models import AudioEmbedding, ModelVersion
+    from similar.index import build_index
+    from similar.space import EMBEDDING_DIM
+
+    rng = np.random.default_rng(seed + 1)
+    audio_ids = list(Song.objects.filter(status="classified").order_by("audio_id").values_list("audio_id", flat=True)
+                     .distinct())
+    version, written = ModelVersion.get_active() or ModelVersion.objects.first(), timezone.now() - timedelta(days=1)
+
+    def rows():
+        for start in range(0, len(audio_ids), BATCH_NOTE_EVERY):
+            chunk = rng.standard_normal((len(audio_ids[start:start + BATCH_NOTE_EVERY]), EMBEDDING_DIM))
+            chunk = (chunk / np.linalg.norm(chunk, axis=1, keepdims=True)).astype("<f2")
+            for audio_id, vector in zip(audio_ids[start:], chunk):
+                yield audio_id, version.pk, vector.tobytes(), written
+
+    copy_rows(AudioEmbedding, ["audio", "model_version", "vector", "updated_at"], rows(), len(audio_ids))
+    started = time.monotonic()
+    build = build_index()
+    print(f"  similarity index: {build.items:,} songs in {time.monotonic() - started:.0f} s" if build
+          else "  similarity index: none (exact search below SKYBEAT_SIMILAR_ANN_FROM)")
+
+
 def copy_rows(model, fields: list[str], rows, total: int) -> None:
     from django.db import connection, transaction
 
@@ -181,6 +213,7 @@ def prepare(fresh: bool, songs: int, listens: int, users: int, seed: int) -> Non
     from django.db import connection
 
     from catalog.models import AudioBlob
+    from classifier.models import AudioEmbedding
 
     if fresh:
         with connection.cursor() as cursor:
@@ -193,6 +226,9 @@ def prepare(fresh: bool, songs: int, listens: int, users: int, seed: int) -> Non
         started = time.monotonic()
         populate(songs, listens, users, seed)
         print(f"Loaded in {time.monotonic() - started:.0f} s")
+    if not AudioEmbedding.objects.exists():
+        print("Loading audio embeddings and building the similarity index")
+        populate_embeddings(seed)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")  # the steady state autovacuum keeps: statistics and the visibility map
 
@@ -209,6 +245,14 @@ def credentials() -> tuple[str, str]:
     client.force_login(listener)
     cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
     return cookie, Token.objects.get_or_create(user=listener)[0].key
+
+
+def similar_song() -> int:
+    """A shared classified song of another member: its page shows its nearest songs."""
+    from catalog.models import Song
+
+    return (Song.objects.filter(status="classified", visibility="shared").exclude(uploaded_by__username=LISTENER)
+            .order_by("pk").values_list("pk", flat=True).first())
 
 
 def largest_genre() -> str:
@@ -309,6 +353,7 @@ def measure(args, database_url: str, cold: bool) -> list[tuple[str, dict]]:
         ("page  genre", f"{base}/genres/{genre}/", {"Cookie": cookie}),
         ("API   history", f"{base}/api/me/history/", api),
         ("page  library search", f"{base}/songs/?q={SEARCH_TERM.replace(' ', '+')}", {"Cookie": cookie}),
+        ("page  song", f"{base}/songs/{similar_song()}/", {"Cookie": cookie}),
     ]
     server = serve(args.port, args.workers, database_url, cold)
     try:
@@ -318,6 +363,7 @@ def measure(args, database_url: str, cold: bool) -> list[tuple[str, dict]]:
                 assert status == 200, (url, status)
         assert json.loads(fetch(targets[1][1], api)[1])["count"] > 0
         assert json.loads(fetch(targets[3][1], api)[1])["count"] > 0
+        assert b'<ol class="radio-queue"' in fetch(targets[5][1], {"Cookie": cookie})[1], "no songs sound like it"
         results = []
         for label, url, headers in targets:
             print(f"Loading {label} ({url.removeprefix(base)}) for {args.duration} s ...", flush=True)
