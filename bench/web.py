@@ -234,7 +234,8 @@ def prepare(fresh: bool, songs: int, listens: int, users: int, seed: int) -> Non
 
 
 def credentials() -> tuple[str, str]:
-    """A session cookie and an API token of the listener (a member, not staff: the visibility filter applies)."""
+    """The listener's cookies, as a browser holds them after a first page (session and CSRF), and API token (a
+    member, not staff: the visibility filter applies)."""
     from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.test import Client
@@ -243,7 +244,9 @@ def credentials() -> tuple[str, str]:
     listener = get_user_model().objects.get(username=LISTENER)
     client = Client()
     client.force_login(listener)
-    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    assert client.get("/", secure=True).status_code == 200
+    cookie = "; ".join(f"{name}={client.cookies[name].value}"
+                       for name in (settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME))
     return cookie, Token.objects.get_or_create(user=listener)[0].key
 
 

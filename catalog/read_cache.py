@@ -137,17 +137,19 @@ def viewer_scopes(user, *extra: str) -> list[str]:
 def cached_page(request, name: str, scopes: Iterable[str], template: str, context: Callable[[], dict]) -> HttpResponse:
     """``template`` rendered with ``context()``, from the cache for this viewer and full URL when there.
 
-    A request with messages to show is rendered afresh (and not stored). The cached HTML holds
-    :data:`CSRF_PLACEHOLDER` wherever a form has ``{% csrf_token %}``; this response's own token replaces it.
+    A request with messages to show is rendered afresh (and not stored). The page is kept as its encoded pieces
+    around :data:`CSRF_PLACEHOLDER`, which stands wherever a form has ``{% csrf_token %}``: this response's own
+    token joins them (no search through, nor encoding of, the whole page per request).
     """
-    def render_page() -> str:
-        return render_to_string(template, {**context(), "csrf_token": CSRF_PLACEHOLDER}, request)
+    def render_page() -> list[bytes]:
+        html = render_to_string(template, {**context(), "csrf_token": CSRF_PLACEHOLDER}, request)
+        return html.encode(settings.DEFAULT_CHARSET).split(CSRF_PLACEHOLDER.encode())
 
     if len(get_messages(request)):
-        html = render_page()
+        pieces = render_page()
     else:
-        html = cached(f"page:{name}", request.user, [request.get_full_path()], render_page, scopes)
-    return HttpResponse(html.replace(CSRF_PLACEHOLDER, get_token(request)) if CSRF_PLACEHOLDER in html else html)
+        pieces = cached(f"html:{name}", request.user, [request.get_full_path()], render_page, scopes)
+    return HttpResponse(get_token(request).encode().join(pieces) if len(pieces) > 1 else pieces[0])
 
 
 class CachedCountPaginator(Paginator):
