@@ -37,6 +37,7 @@ SERVE_FLAG = "SKYBEAT_BENCH_WEB_SERVE"
 LISTENER = "bench-web-listener"
 USER_PREFIX = "bench-web-"
 BATCH_NOTE_EVERY = 100_000
+EMBEDDING_CHUNK = 20_000  # random embeddings drawn at a time (64 MB)
 SEARCH_TERM = "song 12"
 #: Targets at the smallest size: req/s at least this share of the trivial view's, p99 under this many ms.
 TARGET_SHARE, TARGET_P99_MS = 0.25, 100.0
@@ -180,8 +181,8 @@ def populate_embeddings(seed: int) -> None:
     version, written = ModelVersion.get_active() or ModelVersion.objects.first(), timezone.now() - timedelta(days=1)
 
     def rows():
-        for start in range(0, len(audio_ids), BATCH_NOTE_EVERY):
-            chunk = rng.standard_normal((len(audio_ids[start:start + BATCH_NOTE_EVERY]), EMBEDDING_DIM))
+        for start in range(0, len(audio_ids), EMBEDDING_CHUNK):
+            chunk = rng.standard_normal((len(audio_ids[start:start + EMBEDDING_CHUNK]), EMBEDDING_DIM))
             chunk = (chunk / np.linalg.norm(chunk, axis=1, keepdims=True)).astype("<f2")
             for audio_id, vector in zip(audio_ids[start:], chunk):
                 yield audio_id, version.pk, vector.tobytes(), written
