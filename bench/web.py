@@ -10,7 +10,9 @@ one PostgreSQL database per size (DATABASE_URL's name plus the size, e.g. skybea
 reused on later runs unless --fresh). gunicorn serves the site on 127.0.0.1 with DEBUG=0 and the configured cache
 (CACHE_URL, else files under var/), and wrk loads, each for --duration seconds: a trivial view (``/bench/ping``,
 the full middleware stack and nothing else), ``/api/songs/?genre=<slug>`` (token), ``/genres/<slug>/`` (session
-cookie) for the largest genre, the listener's ``/api/me/history/`` and the library page searching for a word.
+cookie) for the largest genre, the listener's ``/api/me/history/``, the library page searching for a word and a
+song's page with its "Sounds like this" panel (every classified song has a random audio embedding, and the
+similarity index is built, when the data are loaded).
 gunicorn imports this module as its application (SKYBEAT_BENCH_WEB_SERVE=1): the site plus the trivial view.
 """
 
@@ -35,11 +37,12 @@ SERVE_FLAG = "SKYBEAT_BENCH_WEB_SERVE"
 LISTENER = "bench-web-listener"
 USER_PREFIX = "bench-web-"
 BATCH_NOTE_EVERY = 100_000
+EMBEDDING_CHUNK = 20_000  # random embeddings drawn at a time (64 MB)
 SEARCH_TERM = "song 12"
 #: Targets at the smallest size: req/s at least this share of the trivial view's, p99 under this many ms.
 TARGET_SHARE, TARGET_P99_MS = 0.25, 100.0
 TARGET_FLAT = 0.2  # at the larger sizes, req/s and p99 within 20 % of the smallest size's
-TARGETED = ("API   songs by genre", "page  genre")
+TARGETED = ("API   songs by genre", "page  genre", "page  song")  # the song page: the list-page budget (issue 16)
 
 
 def ping(request: HttpRequest) -> HttpResponse:
@@ -161,6 +164,36 @@ def populate(songs: int, listens: int, users: int, seed: int) -> None:
          listened[i] >= 30) for i in range(listens)), listens)
 
 
+def populate_embeddings(seed: int) -> None:
+    """A random unit audio embedding (float16, as classification stores them) for every classified song's audio,
+    written a day ago, and the similarity index built over them since."""
+    import numpy as np
+    from django.utils import timezone
+
+    from catalog.models import Song
+    from classifier.models import AudioEmbedding, ModelVersion
+    from similar.index import build_index
+    from similar.space import EMBEDDING_DIM
+
+    rng = np.random.default_rng(seed + 1)
+    audio_ids = list(Song.objects.filter(status="classified").order_by("audio_id").values_list("audio_id", flat=True)
+                     .distinct())
+    version, written = ModelVersion.get_active() or ModelVersion.objects.first(), timezone.now() - timedelta(days=1)
+
+    def rows():
+        for start in range(0, len(audio_ids), EMBEDDING_CHUNK):
+            chunk = rng.standard_normal((len(audio_ids[start:start + EMBEDDING_CHUNK]), EMBEDDING_DIM))
+            chunk = (chunk / np.linalg.norm(chunk, axis=1, keepdims=True)).astype("<f2")
+            for audio_id, vector in zip(audio_ids[start:], chunk):
+                yield audio_id, version.pk, vector.tobytes(), written
+
+    copy_rows(AudioEmbedding, ["audio", "model_version", "vector", "updated_at"], rows(), len(audio_ids))
+    started = time.monotonic()
+    build = build_index()
+    print(f"  similarity index: {build.items:,} songs in {time.monotonic() - started:.0f} s" if build
+          else "  similarity index: none (exact search below SKYBEAT_SIMILAR_ANN_FROM)")
+
+
 def copy_rows(model, fields: list[str], rows, total: int) -> None:
     from django.db import connection, transaction
 
@@ -181,6 +214,7 @@ def prepare(fresh: bool, songs: int, listens: int, users: int, seed: int) -> Non
     from django.db import connection
 
     from catalog.models import AudioBlob
+    from classifier.models import AudioEmbedding
 
     if fresh:
         with connection.cursor() as cursor:
@@ -193,6 +227,9 @@ def prepare(fresh: bool, songs: int, listens: int, users: int, seed: int) -> Non
         started = time.monotonic()
         populate(songs, listens, users, seed)
         print(f"Loaded in {time.monotonic() - started:.0f} s")
+    if not AudioEmbedding.objects.exists():
+        print("Loading audio embeddings and building the similarity index")
+        populate_embeddings(seed)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")  # the steady state autovacuum keeps: statistics and the visibility map
 
@@ -209,6 +246,14 @@ def credentials() -> tuple[str, str]:
     client.force_login(listener)
     cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
     return cookie, Token.objects.get_or_create(user=listener)[0].key
+
+
+def similar_song() -> int:
+    """A shared classified song of another member: its page shows its nearest songs."""
+    from catalog.models import Song
+
+    return (Song.objects.filter(status="classified", visibility="shared").exclude(uploaded_by__username=LISTENER)
+            .order_by("pk").values_list("pk", flat=True).first())
 
 
 def largest_genre() -> str:
@@ -242,6 +287,13 @@ def serve(port: int, workers: int, database_url: str, cold: bool) -> subprocess.
             server.kill()
             sys.exit("gunicorn did not start")
         time.sleep(0.3)
+
+
+def with_csrf_cookie(base: str, cookie: str) -> str:
+    """``cookie`` plus the CSRF cookie the home page sets, as a browser sends them from its second page on."""
+    with urllib.request.urlopen(urllib.request.Request(f"{base}/", headers={"Cookie": cookie}), timeout=30) as response:
+        csrf = re.search(r"(csrftoken=[^;]+)", response.headers.get("Set-Cookie", ""))
+    return f"{cookie}; {csrf.group(1)}" if csrf else cookie
 
 
 def fetch(url: str, headers: dict | None = None) -> tuple[int, bytes]:
@@ -300,24 +352,27 @@ def main() -> None:
 def measure(args, database_url: str, cold: bool) -> list[tuple[str, dict]]:
     """wrk against each endpoint of one database: [(label, figures)], the trivial view first."""
     cookie, token = credentials()
-    genre = largest_genre()
+    genre, song = largest_genre(), similar_song()
     base = f"http://127.0.0.1:{args.port}"
     api = {"Authorization": f"Token {token}"}
-    targets = [
-        ("trivial view", f"{base}/bench/ping", {}),
-        ("API   songs by genre", f"{base}/api/songs/?genre={genre}", api),
-        ("page  genre", f"{base}/genres/{genre}/", {"Cookie": cookie}),
-        ("API   history", f"{base}/api/me/history/", api),
-        ("page  library search", f"{base}/songs/?q={SEARCH_TERM.replace(' ', '+')}", {"Cookie": cookie}),
-    ]
     server = serve(args.port, args.workers, database_url, cold)
     try:
+        browser = {"Cookie": with_csrf_cookie(base, cookie)}
+        targets = [
+            ("trivial view", f"{base}/bench/ping", {}),
+            ("API   songs by genre", f"{base}/api/songs/?genre={genre}", api),
+            ("page  genre", f"{base}/genres/{genre}/", browser),
+            ("API   history", f"{base}/api/me/history/", api),
+            ("page  library search", f"{base}/songs/?q={SEARCH_TERM.replace(' ', '+')}", browser),
+            ("page  song", f"{base}/songs/{song}/", browser),
+        ]
         for _, url, headers in targets:  # warm every worker and check the answers are real
             for _ in range(args.workers * 2):
                 status, body = fetch(url, headers)
                 assert status == 200, (url, status)
         assert json.loads(fetch(targets[1][1], api)[1])["count"] > 0
         assert json.loads(fetch(targets[3][1], api)[1])["count"] > 0
+        assert b'<ol class="radio-queue"' in fetch(targets[5][1], browser)[1], "no songs sound like it"
         results = []
         for label, url, headers in targets:
             print(f"Loading {label} ({url.removeprefix(base)}) for {args.duration} s ...", flush=True)

@@ -12,7 +12,6 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
-from rest_framework.throttling import UserRateThrottle
 
 from . import extensions, read_cache, services
 from .forms import SongFilterForm
@@ -32,6 +31,7 @@ from .serializers import (
     UploadResponseSerializer,
 )
 from .streaming import stream_song
+from .throttling import UserRateThrottle
 
 MAX_STATUS_IDS = 200
 MAX_SONG_ID = 2**63 - 1  # song ids are 64-bit: a larger one names no song (and SQLite cannot even compare it)

@@ -4,9 +4,10 @@ Every entry holds the *version token* of each scope it depends on, a random toke
 an entry made under an old token is never served again (it is replaced or expires after ``SKYBEAT_READ_CACHE_S``,
 which also turns the caches off when 0). Scopes:
 
-- ``songs``: anything a song row shows (songs, genres, uploaders' names, what other apps add to rows). Replaced on
-  upload, classification, visibility change and deletion by the receivers below, and by :func:`songs_changed`,
-  which code changing rows without ``save()`` calls (``QuerySet.update``, other apps' row data);
+- ``songs``: anything a song row or a song's page shows (songs, genres, labels, uploaders' names, what other apps
+  add to rows and pages). Replaced on upload, classification, labelling, visibility change and deletion by the
+  receivers below, and by :func:`songs_changed`, which code changing rows without ``save()`` calls
+  (``QuerySet.update``, other apps' row data);
 - ``playlists:<user id>``: a member's playlists (the "add to playlist" menus of song rows);
 - ``history:<user id>``: a member's listens.
 
@@ -35,7 +36,7 @@ from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.utils.functional import cached_property
 
-from .models import Genre, ListeningEvent, Playlist, Song
+from .models import Genre, GenreLabel, ListeningEvent, Playlist, Song
 from .signals import song_classified
 
 logger = logging.getLogger(__name__)
@@ -136,17 +137,19 @@ def viewer_scopes(user, *extra: str) -> list[str]:
 def cached_page(request, name: str, scopes: Iterable[str], template: str, context: Callable[[], dict]) -> HttpResponse:
     """``template`` rendered with ``context()``, from the cache for this viewer and full URL when there.
 
-    A request with messages to show is rendered afresh (and not stored). The cached HTML holds
-    :data:`CSRF_PLACEHOLDER` wherever a form has ``{% csrf_token %}``; this response's own token replaces it.
+    A request with messages to show is rendered afresh (and not stored). The page is kept as its encoded pieces
+    around :data:`CSRF_PLACEHOLDER`, which stands wherever a form has ``{% csrf_token %}``: this response's own
+    token joins them (no search through, nor encoding of, the whole page per request).
     """
-    def render_page() -> str:
-        return render_to_string(template, {**context(), "csrf_token": CSRF_PLACEHOLDER}, request)
+    def render_page() -> list[bytes]:
+        html = render_to_string(template, {**context(), "csrf_token": CSRF_PLACEHOLDER}, request)
+        return html.encode(settings.DEFAULT_CHARSET).split(CSRF_PLACEHOLDER.encode())
 
     if len(get_messages(request)):
-        html = render_page()
+        pieces = render_page()
     else:
-        html = cached(f"page:{name}", request.user, [request.get_full_path()], render_page, scopes)
-    return HttpResponse(html.replace(CSRF_PLACEHOLDER, get_token(request)) if CSRF_PLACEHOLDER in html else html)
+        pieces = cached(f"html:{name}", request.user, [request.get_full_path()], render_page, scopes)
+    return HttpResponse(get_token(request).encode().join(pieces) if len(pieces) > 1 else pieces[0])
 
 
 class CachedCountPaginator(Paginator):
@@ -186,7 +189,7 @@ def _listen_changed(sender, instance: ListeningEvent, **kwargs) -> None:
 
 def connect() -> None:
     """Connect the receivers (from CatalogConfig.ready)."""
-    for model in (Song, Genre):
+    for model in (Song, Genre, GenreLabel):
         post_save.connect(_songs_changed, sender=model, dispatch_uid=f"read_cache.{model.__name__}.saved")
         post_delete.connect(_songs_changed, sender=model, dispatch_uid=f"read_cache.{model.__name__}.deleted")
     user_model = get_user_model()

@@ -77,6 +77,11 @@ def song_list(request: HttpRequest) -> HttpResponse:
 
 
 def song_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return read_cache.cached_page(request, "song", read_cache.viewer_scopes(request.user), "catalog/song_detail.html",
+                                  lambda: song_page_context(request, pk))
+
+
+def song_page_context(request: HttpRequest, pk: int) -> dict:
     song = song_page_song(request, pk)
     label = GenreLabel.objects.select_related("genre", "labelled_by").filter(song=song).first()
     can_edit = song.can_edit(request.user)
@@ -94,7 +99,7 @@ def song_detail(request: HttpRequest, pk: int) -> HttpResponse:
         initial_genre = label.genre if label else song.top_genre
         context["label_form"] = LabelForm(initial={"genre": initial_genre.slug if initial_genre else None})
         context["visibility_form"] = VisibilityForm(initial={"visibility": song.visibility})
-    return render(request, "catalog/song_detail.html", context)
+    return context
 
 
 @require_http_methods(["GET", "HEAD"])

@@ -182,3 +182,17 @@ def test_the_browsable_api_is_cached_per_viewer_too(library, user, other_user):
         response = bob.get(url, {"genre": "rock"}, HTTP_ACCEPT="text/html")
         assert response.status_code == 200 and "Bob shared demo" in response.content.decode()
         assert PRIVATE_TITLE not in response.content.decode()
+
+
+def test_a_song_page_is_cached_per_viewer_and_follows_its_label(library, user, other_user, staff_user):
+    private, shared = library
+    alice, bob = logged_in(user), logged_in(other_user)
+    page = ("catalog:song-detail", {"pk": private.pk}, {})
+    assert PRIVATE_TITLE in get(alice, *page)[0]
+    assert bob.get(reverse(*page[:1], kwargs=page[1])).status_code == 404  # not Alice's cached page
+    assert PRIVATE_TITLE in get(logged_in(staff_user), *page)[0]
+    bob_page = ("catalog:song-detail", {"pk": shared.pk}, {})
+    body, cold = get(bob, *bob_page)
+    assert "Nobody has confirmed" in body and get(bob, *bob_page)[1] < cold
+    services.label_song(shared, genre("rock"), other_user)
+    assert "confirmed by bob" in get(bob, *bob_page)[0]

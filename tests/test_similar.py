@@ -103,6 +103,21 @@ def test_the_song_page_shows_sounds_like_this_without_private_songs(client, user
 
 
 @pytest.mark.django_db
+def test_the_cached_song_page_follows_a_neighbours_visibility(client, user, other_user):
+    base = direction(8)
+    song = sounding(base, other_user, title="Query")
+    twin = sounding(near(base, 1), user, title="Alice twin", visibility=PRIVATE)
+    client.force_login(other_user)
+    assert "Alice twin" not in client.get(song.get_absolute_url()).content.decode()
+    twin.visibility = Song.Visibility.SHARED
+    twin.save()
+    assert "Alice twin" in client.get(song.get_absolute_url()).content.decode()
+    twin.visibility = PRIVATE
+    twin.save()
+    assert "Alice twin" not in client.get(song.get_absolute_url()).content.decode()
+
+
+@pytest.mark.django_db
 def test_the_api_lists_similar_songs_of_a_visible_song_only(client, user, other_user):
     base = direction(8)
     song = sounding(base, user, title="Query")
