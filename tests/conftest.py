@@ -162,14 +162,22 @@ def page(browser):
     tab = context.new_page()
     tab.set_default_timeout(20_000)
     yield tab
-    tab.goto("about:blank")  # the page's last requests (a listen's beacon on pagehide) go out now
-    context.close()
+    close_page(tab)
+
+
+def close_page(tab) -> None:
+    """Leaves the page, so that its last requests (a listen's beacon on pagehide) go out now, closes its browser
+    context and waits until the live server has answered what is in flight: a beacon still being written while
+    the test database is flushed can deadlock the flush."""
+    try:
+        tab.goto("about:blank")
+    finally:
+        tab.context.close()
     wait_for_live_server_requests()
 
 
 def wait_for_live_server_requests(timeout_s: float = 10) -> None:
-    """Waits until the live server has answered the requests in flight: a beacon still being written while the test
-    database is flushed can deadlock the flush."""
+    """Until the live server's request threads have ended, for at most ``timeout_s``."""
     time.sleep(0.2)  # a connection just accepted gets its thread
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and any(

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from catalog.models import ListeningEvent
 from tests.catalog_factories import fast_passwords, media_root  # noqa: F401  (fixtures)
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, close_page
 from tests.player_factories import default_genres, playable_song  # noqa: F401  (default_genres is a fixture)
 from tests.test_catalog_browser import log_in
 
@@ -42,7 +42,7 @@ def tab(player_browser):
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     yield page
-    context.close()
+    close_page(page)
     assert errors == [], errors
 
 
@@ -256,7 +256,7 @@ def test_pages_with_songs_fit_a_phone(player_browser, live_server, user, songs, 
         assert tab.locator("#queue-panel").bounding_box()["width"] <= width
         tab.screenshot(path=str(tmp_path / f"radio-{width}.png"))
     finally:
-        context.close()
+        close_page(tab)
 
 
 def test_player_works_with_the_keyboard_and_speaks_to_screen_readers(tab, live_server, user, songs):
