@@ -1,8 +1,10 @@
-"""Who a request is, read with a query compiled once: the session's member (Django's ModelBackend.get_user) and an
-API token's owner (REST framework's TokenAuthentication), with the same checks as theirs.
+"""Who a request is, read with a query compiled once: the session's member (Django's ModelBackend.get_user, in
+skybeat.backends) and an API token's owner (REST framework's TokenAuthentication), with the same checks as theirs.
 
 The ORM compiles a query on every call, which costs a request about as much CPU as the rest of a cached page
-(catalog.read_cache); these two run on every signed-in request, so they compile theirs once per database.
+(catalog.read_cache); these two run on every signed-in request, so they compile theirs once per database. This
+module imports no model: REST framework imports it with its settings, which may happen before Django's apps load
+(skybeat.errors imports REST framework).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.contrib.auth import backends, get_user_model
+from django.contrib.auth import get_user_model
 from django.db import connections, router
 from django.db.models import Model, QuerySet
 from django.utils.translation import gettext_lazy as _
@@ -57,14 +59,6 @@ def users() -> QuerySet:
 
 USER_BY_PK = OneRowQuery(users, "pk", 0)
 USER_BY_TOKEN = OneRowQuery(users, "auth_token__key", "")
-
-
-class ModelBackend(backends.ModelBackend):
-    """Django's, reading the session's member with :data:`USER_BY_PK`."""
-
-    def get_user(self, user_id):
-        user = USER_BY_PK.get(user_id)
-        return user if user is not None and self.user_can_authenticate(user) else None
 
 
 class TokenAuthentication(authentication.TokenAuthentication):

@@ -148,8 +148,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "subsonic.validators.NotTheAppPasswordValidator"},
 ]
 # AxesStandaloneBackend refuses a locked-out client before ModelBackend checks the password. SKYBEAT's ModelBackend
-# is Django's, reading the session's member with a query compiled once (skybeat/auth.py).
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "skybeat.auth.ModelBackend"]
+# is Django's, reading the session's member with a query compiled once (skybeat/backends.py).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "skybeat.backends.ModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"

@@ -46,6 +46,6 @@ class SignUpView(CreateView):
     def form_valid(self, form):
         response = super().form_valid(form)
         record_signup(self.request)
-        login(self.request, self.object, backend="skybeat.auth.ModelBackend")
+        login(self.request, self.object, backend="skybeat.backends.ModelBackend")
         messages.success(self.request, f"Welcome to SKYBEAT, {self.object.username}!")
         return response
