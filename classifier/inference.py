@@ -179,12 +179,12 @@ def load_version(version: ModelVersion) -> GenreModel:
     directory = artefact_dir(version)
     shipped = SHIPPED_MODELS_DIR / version.artefact_path
     installed = live_dir(directory) / MANIFEST
-    if (shipped / MANIFEST).is_file() and not (installed.is_file()
-                                                and installed.read_bytes() == (shipped / MANIFEST).read_bytes()):
+    if (shipped / MANIFEST).is_file():
         # A model that comes with SKYBEAT: installed from the source tree, again when an upgrade rebuilt it.
-        install_shipped_model(shipped, directory)
+        if not (installed.is_file() and installed.read_bytes() == (shipped / MANIFEST).read_bytes()):
+            install_shipped_model(shipped, directory)
+            logger.info("Installed the shipped model %s in %s", version.name, directory)
         adopt_shipped_metrics(version, shipped)
-        logger.info("Installed the shipped model %s in %s", version.name, directory)
     elif not installed.exists() and version.architecture == ModelVersion.Architecture.PRETRAINED_TAGS:
         # Derived from the installed musicnn package only: safe to (re)create; several workers may race here.
         save_genre_model(build_pretrained_tags_model(), directory)
@@ -213,9 +213,10 @@ def adopt_shipped_metrics(version: ModelVersion, shipped: Path) -> None:
 
     from .model_cards import CARD_FILE
 
-    metrics = json.loads((shipped / CARD_FILE).read_text())["metrics"]
-    ModelVersion.objects.filter(pk=version.pk).update(metrics=metrics)
-    version.metrics = metrics
+    metrics = {**version.metrics, **json.loads((shipped / CARD_FILE).read_text())["metrics"]}
+    if metrics != version.metrics:
+        ModelVersion.objects.filter(pk=version.pk).update(metrics=metrics)
+        version.metrics = metrics
 
 
 def warm_up(genre_model: GenreModel) -> None:

@@ -47,7 +47,8 @@ def test_migrate_leaves_the_shipped_model_active_with_disco_and_the_tag_only_gen
 
 
 def test_the_shipped_artefact_loads_from_the_source_tree_and_classifies(default_model, tmp_path):
-    ModelVersion.objects.filter(pk=default_model.pk).update(metrics={"song_accuracy": 0.5})  # an earlier build's
+    default_model.metrics = {"song_accuracy": 0.5}  # as an earlier build's migration registered it
+    default_model.save(update_fields=["metrics"])
     model = inference.load_version(default_model)  # installs it into SKYBEAT_MODELS_DIR first
     assert (live_artefact_dir(default_model) / "model_card.json").is_file()
     assert model.genres == default_model.genres and 0 < model.confidence_threshold < 1
@@ -57,6 +58,10 @@ def test_the_shipped_artefact_loads_from_the_source_tree_and_classifies(default_
     card = json.loads((SHIPPED / DEFAULT / "model_card.json").read_text())
     assert card["metrics"]["confidence_threshold"] == pytest.approx(model.confidence_threshold)
     assert ModelVersion.objects.get(pk=default_model.pk).metrics == card["metrics"]  # the row follows the files
+    default_model.metrics = {"song_accuracy": 0.5}
+    default_model.save(update_fields=["metrics"])
+    inference.load_version(default_model)  # installed already: the row still follows the files
+    assert ModelVersion.objects.get(pk=default_model.pk).metrics == card["metrics"]
     assert (SHIPPED / DEFAULT / "reliability.png").stat().st_size > 1000
 
 
