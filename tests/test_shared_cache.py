@@ -1,5 +1,5 @@
-"""The shared cache's backend and the sessions kept in it (skybeat.cache). The Redis tests run in the pass with
-CACHE_URL set; the API throttles that count in it are tested in test_security_web and test_catalog_listens."""
+"""The shared cache's backend and the sessions kept in it (skybeat.cache). The backend's own tests run on a Redis
+server of their own; the API throttles that count in it are tested in test_security_web and test_catalog_listens."""
 
 import pytest
 from django.conf import settings
@@ -9,10 +9,20 @@ from django.test import Client
 from django.urls import reverse
 
 from skybeat.cache import RedisCache, SessionStore
+from tests.test_reliability_faults import PrivateRedis
 
 pytestmark = pytest.mark.django_db
-needs_redis = pytest.mark.skipif(settings.CACHES["default"]["BACKEND"] != "skybeat.cache.RedisCache",
-                                 reason="needs CACHE_URL (Redis)")
+
+
+@pytest.fixture
+def redis_cache(tmp_path):
+    """The cache backend CACHE_URL configures, on a redis-server of this test's own."""
+    server = PrivateRedis(tmp_path)
+    server.start()
+    try:
+        yield RedisCache(server.url, {})
+    finally:
+        server.stop()
 
 
 def cut_off(monkeypatch, *methods: str) -> None:
@@ -58,17 +68,12 @@ def test_sessions_are_read_from_the_database_while_the_cache_is_down(user, monke
     assert alice.get(reverse("catalog:history")).status_code == 200
 
 
-@needs_redis
-def test_one_redis_client_serves_every_call():
-    backend = caches["default"]
-    assert isinstance(backend, RedisCache)
-    assert backend._cache.get_client() is backend._cache.get_client(write=True)
+def test_one_redis_client_serves_every_call(redis_cache):
+    assert redis_cache._cache.get_client() is redis_cache._cache.get_client(write=True)
 
 
-@needs_redis
-def test_the_window_counter_counts_atomically_and_expires_with_its_window():
-    backend = caches["default"]
-    assert [backend.count_in_window("hits", 60)[0] for _ in range(3)] == [1, 2, 3]
-    count, left_s = backend.count_in_window("hits", 60)
+def test_the_window_counter_counts_atomically_and_expires_with_its_window(redis_cache):
+    assert [redis_cache.count_in_window("hits", 60)[0] for _ in range(3)] == [1, 2, 3]
+    count, left_s = redis_cache.count_in_window("hits", 60)
     assert count == 4 and 0 < left_s <= 60
-    assert backend._cache.get_client().ttl(backend.make_and_validate_key("hits")) <= 60
+    assert redis_cache._cache.get_client().ttl(redis_cache.make_and_validate_key("hits")) <= 60
