@@ -16,10 +16,10 @@ count them as independent evidence, but a song's frames are alike: in cross-vali
 trained on sequences of 1-24 excerpts of one genre grew surer when a held-out excerpt was repeated 6 times (mean
 top probability 0.85 -> 0.92) at the same accuracy (78 %), doubling its calibration error (0.07 -> 0.16).
 
-Seed ensemble: the head is the average of ``ENSEMBLE_HEADS`` heads trained with different seeds. With 479
-excerpts one head's predictions vary with its seed (genre-dev top-1 moved by 1-2 songs between seeds); in 5-fold
-cross-validation on genre-train, 3 heads of 10 epochs averaged had a held-out log-loss of 0.68 against 0.73 for one
-head of 10 epochs and 0.86 for one of 20 (top-1 80.8 %, 80.6 %, 79.3 %).
+Seed ensemble: the head is the average of ``ENSEMBLE_HEADS`` heads trained with different seeds: with 479
+excerpts one head's predictions vary with its seed. In 5-fold cross-validation on genre-train, 3 heads of 10 epochs
+averaged had a held-out log-loss of 0.68 against 0.73 for one head of 10 epochs and 0.86 for one of 20 (top-1
+80.8 %, 80.6 %, 79.3 %).
 """
 
 from __future__ import annotations
