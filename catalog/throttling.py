@@ -1,9 +1,9 @@
 """The API's request rates (REST framework's throttles), counted in one cache call per request where the cache can.
 
 REST framework keeps, per client, the list of its requests' times in the window: it reads and rewrites that list
-on every request (a few thousand timestamps at the default rate). With a cache that counts
-(``skybeat.cache.RedisCache.count_in_window``), a request is one atomic increment of a counter whose window
-starts with the client's first request and expires with it; with any other cache, REST framework's list.
+on every request (a few thousand timestamps at the default rate). With a cache that counts (``count_in_window``
+of skybeat.cache's Redis and file backends), a request is one atomic increment of a counter whose window starts
+with the client's first request and expires with it; with any other cache, REST framework's list.
 """
 
 from rest_framework import throttling

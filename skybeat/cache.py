@@ -1,8 +1,10 @@
-"""The shared cache (CACHE_URL's Redis) and the sessions kept in it.
+"""The cache backends (CACHE_URL's Redis, else files under var/) and the sessions kept in them.
 
 - :class:`RedisCache` is Django's Redis backend with one ``redis.Redis`` client per connection pool, instead of one
   built per call (building one costs more than the round trip), and a one-round-trip window counter for the API's
   throttles (catalog.throttling).
+- :class:`FileBasedCache` is Django's file cache with the same window counter, for the web servers of one host: a
+  counter's read and rewrite hold an exclusive file lock, so concurrent processes count every request.
 - :class:`SessionStore` keeps sessions in the database and a copy in the cache (Django's ``cached_db``), so a
   page reads its session without a query. Logging out deletes the cached copy first: a session the cache cannot
   forget is not deleted at all (the log-out fails and can be retried), so none outlives its log-out. While the
@@ -11,9 +13,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import glob
 import logging
+import math
+import os
+import pickle
+import time
+import zlib
 
 from django.contrib.sessions.backends import cached_db, db
+from django.core.cache.backends import filebased
 from django.core.cache.backends import redis as django_redis
 
 logger = logging.getLogger(__name__)
@@ -54,6 +65,46 @@ class RedisCache(django_redis.RedisCache):
         """Count one more event under ``key`` in a window of ``window_s`` seconds that starts with its first event;
         returns the events counted in the window, this one included, and the seconds until it ends."""
         return self._cache.count_in_window(self.make_and_validate_key(key), window_s)
+
+
+class FileBasedCache(filebased.FileBasedCache):
+    COUNTER_FILES = 64  # files the window counters are kept in, chosen by key (a file per key would pile up)
+    COUNTER_PREFIX = "window-counters-"
+
+    def count_in_window(self, key: str, window_s: int) -> tuple[int, int]:
+        """:meth:`RedisCache.count_in_window`: the count under ``key`` in a window of ``window_s`` seconds that
+        starts with its first event, this event included, and the seconds until the window ends.
+
+        A counter file maps keys to (window end, count); it is read, pruned of ended windows and rewritten in
+        place under an exclusive lock (a cache entry's write would cost a temporary file and a rename)."""
+        key = self.make_and_validate_key(key)
+        self._createdir()
+        path = os.path.join(self._dir, f"{self.COUNTER_PREFIX}{zlib.crc32(key.encode()) % self.COUNTER_FILES}")
+        with os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT, 0o600), "r+b") as file:
+            fcntl.flock(file, fcntl.LOCK_EX)  # released when the file is closed
+            now, stored = time.time(), file.read()
+            counters = {k: v for k, v in self._counters(stored).items() if v[0] > now}
+            ends, count = counters.get(key, (now + window_s, 0))
+            counters[key] = (ends, count + 1)
+            data = pickle.dumps(counters, pickle.HIGHEST_PROTOCOL)
+            file.seek(0)
+            file.write(data)
+            if len(data) < len(stored):  # a truncation costs more than the rest together: only when shorter
+                file.truncate()
+        return count + 1, max(math.ceil(ends - now), 1)
+
+    @staticmethod
+    def _counters(stored: bytes) -> dict[str, tuple[float, int]]:
+        try:
+            return pickle.loads(stored) if stored else {}
+        except Exception:  # empty, or cut short by a crash mid-write: the windows start again
+            return {}
+
+    def clear(self) -> None:
+        super().clear()
+        for path in glob.glob(os.path.join(self._dir, f"{self.COUNTER_PREFIX}*")):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path)
 
 
 class SessionStore(cached_db.SessionStore):

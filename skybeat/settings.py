@@ -35,7 +35,7 @@ def cache_from_env() -> dict:
     """CACHE_URL (redis://host:6379/1): a cache every web server shares. Without it, files under var/ (one host)."""
     url = os.environ.get("CACHE_URL", "")
     if not url:
-        return {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(VAR_DIR / "cache")}
+        return {"BACKEND": "skybeat.cache.FileBasedCache", "LOCATION": str(VAR_DIR / "cache")}
     if not url.startswith(("redis://", "rediss://", "unix://")):
         raise ImproperlyConfigured(f"CACHE_URL must be a Redis URL (redis://host:6379/1), not {url!r}")
     # A hung Redis must not hang the requests that count log-in failures: give up after a few seconds.

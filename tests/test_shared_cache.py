@@ -1,5 +1,9 @@
-"""The shared cache's backend and the sessions kept in it (skybeat.cache). The backend's own tests run on a Redis
-server of their own; the API throttles that count in it are tested in test_security_web and test_catalog_listens."""
+"""The cache backends and the sessions kept in them (skybeat.cache). The Redis backend's own tests run on a Redis
+server of their own; the API throttles that count in them are tested in test_security_web and test_catalog_listens."""
+
+import multiprocessing
+import time
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -8,7 +12,7 @@ from django.core.cache import caches
 from django.test import Client
 from django.urls import reverse
 
-from skybeat.cache import RedisCache, SessionStore
+from skybeat.cache import FileBasedCache, RedisCache, SessionStore
 from tests.test_reliability_faults import PrivateRedis
 
 pytestmark = pytest.mark.django_db
@@ -77,3 +81,45 @@ def test_the_window_counter_counts_atomically_and_expires_with_its_window(redis_
     count, left_s = redis_cache.count_in_window("hits", 60)
     assert count == 4 and 0 < left_s <= 60
     assert redis_cache._cache.get_client().ttl(redis_cache.make_and_validate_key("hits")) <= 60
+
+
+@pytest.fixture
+def file_cache(tmp_path):
+    return FileBasedCache(str(tmp_path / "cache"), {})
+
+
+def test_the_file_cache_counts_in_a_window_that_starts_with_its_first_event(file_cache, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(time, "time", lambda: clock[0])
+    assert [file_cache.count_in_window("hits", 60) for _ in range(3)] == [(1, 60), (2, 60), (3, 60)]
+    clock[0] += 59.5
+    assert file_cache.count_in_window("hits", 60) == (4, 1)
+    assert file_cache.count_in_window("other", 60) == (1, 60)
+    clock[0] += 1
+    assert file_cache.count_in_window("hits", 60) == (1, 60)  # a new window
+
+
+def test_the_file_caches_counters_start_again_when_cleared_or_cut_short(file_cache):
+    assert [file_cache.count_in_window("hits", 60)[0] for _ in range(2)] == [1, 2]
+    file_cache.clear()
+    assert file_cache.count_in_window("hits", 60)[0] == 1
+    for path in Path(file_cache._dir).glob(f"{FileBasedCache.COUNTER_PREFIX}*"):
+        path.write_bytes(path.read_bytes()[:5])  # as a crash in the middle of a rewrite leaves it
+    assert file_cache.count_in_window("hits", 60)[0] == 1
+
+
+def _count_hits(location: str, times: int) -> None:
+    cache = FileBasedCache(location, {})
+    for _ in range(times):
+        cache.count_in_window("hits", 60)
+
+
+def test_the_file_cache_counts_every_event_of_concurrent_processes(file_cache):
+    fork = multiprocessing.get_context("fork")
+    workers = [fork.Process(target=_count_hits, args=(file_cache._dir, 40)) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(30)
+    assert [worker.exitcode for worker in workers] == [0] * 4
+    assert file_cache.count_in_window("hits", 60)[0] == 4 * 40 + 1
