@@ -266,7 +266,9 @@ def largest_genre() -> str:
 
 def serve(port: int, workers: int, database_url: str, cold: bool) -> subprocess.Popen:
     env = {**os.environ, SERVE_FLAG: "1", "DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1,localhost",
-           "DATABASE_URL": database_url, **({"SKYBEAT_READ_CACHE_S": "0"} if cold else {}),
+           # each library its own cache entries: a page cached from another size's database is never served
+           "DATABASE_URL": database_url, "CACHE_KEY_PREFIX": f"bench-{database_url.rsplit('/', 1)[-1]}-{time.time_ns()}",
+           **({"SKYBEAT_READ_CACHE_S": "0"} if cold else {}),
            "SECURE_SSL_REDIRECT": "0", "SESSION_COOKIE_SECURE": "0", "CSRF_COOKIE_SECURE": "0",
            "SKYBEAT_THROTTLE_USER": "100000000/min", "LOG_LEVEL": "WARNING"}
     subprocess.run([sys.executable, str(BASE_DIR / "manage.py"), "collectstatic", "--noinput", "--verbosity", "0"],

@@ -32,14 +32,15 @@ def env_list(name: str, default: str) -> list[str]:
 
 
 def cache_from_env() -> dict:
-    """CACHE_URL (redis://host:6379/1): a cache every web server shares. Without it, files under var/ (one host)."""
-    url = os.environ.get("CACHE_URL", "")
+    """CACHE_URL (redis://host:6379/1): a cache every web server shares. Without it, files under var/ (one host).
+    CACHE_KEY_PREFIX keeps apart the sites that share one."""
+    url, prefix = os.environ.get("CACHE_URL", ""), os.environ.get("CACHE_KEY_PREFIX", "")
     if not url:
-        return {"BACKEND": "skybeat.cache.FileBasedCache", "LOCATION": str(VAR_DIR / "cache")}
+        return {"BACKEND": "skybeat.cache.FileBasedCache", "LOCATION": str(VAR_DIR / "cache"), "KEY_PREFIX": prefix}
     if not url.startswith(("redis://", "rediss://", "unix://")):
         raise ImproperlyConfigured(f"CACHE_URL must be a Redis URL (redis://host:6379/1), not {url!r}")
     # A hung Redis must not hang the requests that count log-in failures: give up after a few seconds.
-    return {"BACKEND": "skybeat.cache.RedisCache", "LOCATION": url,
+    return {"BACKEND": "skybeat.cache.RedisCache", "LOCATION": url, "KEY_PREFIX": prefix,
             "OPTIONS": {"socket_connect_timeout": 3, "socket_timeout": 3}}
 
 
