@@ -41,7 +41,7 @@ EMBEDDING_CHUNK = 20_000  # random embeddings drawn at a time (64 MB)
 SEARCH_TERM = "song 12"
 #: Targets at the smallest size: req/s at least this share of the trivial view's, p99 under this many ms.
 TARGET_SHARE, TARGET_P99_MS = 0.25, 100.0
-TARGET_FLAT = 0.2  # at the larger sizes, req/s and p99 within 20 % of the smallest size's
+TARGET_FLAT = 0.2  # at the larger sizes, req/s and p99 within 20 % of the smallest size's (both ÷ the trivial view's)
 TARGETED = ("API   songs by genre", "page  genre", "page  song")  # the song page: the list-page budget (issue 16)
 
 
@@ -437,10 +437,12 @@ def report(runs: dict[str, list], args) -> None:
                 continue
             other = dict(runs[size])[label]
             ratio = share and (other["requests_per_s"] / runs[size][0][1]["requests_per_s"]) / share
-            p99 = other["p99_ms"] / result["p99_ms"]
+            raw_p99 = other["p99_ms"] / result["p99_ms"]
+            # against the trivial view's p99 at each size, as req/s are: a busier machine slows every endpoint
+            p99 = raw_p99 / (runs[size][0][1]["p99_ms"] / runs[first][0][1]["p99_ms"])
             flat = abs(ratio - 1) <= TARGET_FLAT and p99 <= 1 + TARGET_FLAT
-            print(f"  {label} at {size}: {ratio:.2f} x the {first} share of trivial, p99 {p99:.2f} x  "
-                  f"{'met' if flat else 'MISSED'} (within {TARGET_FLAT:.0%})")
+            print(f"  {label} at {size}: {ratio:.2f} x the {first} share of trivial, p99 {p99:.2f} x in trivial "
+                  f"p99s ({raw_p99:.2f} x in ms)  {'met' if flat else 'MISSED'} (within {TARGET_FLAT:.0%})")
     out = BASE_DIR / "bench" / "out"
     out.mkdir(exist_ok=True)
     (out / "web.json").write_text(json.dumps({size: dict(results) for size, results in runs.items()}, indent=2))

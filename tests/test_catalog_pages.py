@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.base import ContentFile
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -81,6 +82,19 @@ def test_library_search_filters_and_sort(client, user, other_user):
     assert titles(sort="oldest") == ["Alpha Song", "Beta", "Gamma"]
     page = client.get(reverse("catalog:song-list"), {"genre": "no-such-genre"})
     assert page.status_code == 200 and "Select a valid choice" in page.content.decode()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="trigram indexes are PostgreSQL's")
+@pytest.mark.parametrize("column", ["title", "artist", "album"])
+def test_a_library_search_can_use_a_trigram_index_on_postgresql(column):
+    """The search's SQL (``icontains``: ``UPPER(column::text) LIKE ...``) matches the indexed expression
+    (migration 0009)."""
+    sql, params = Song.objects.filter(**{f"{column}__icontains": "blue"}).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a test's few rows would be scanned anyway
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert f"song_{column}_trigram" in plan
 
 
 def test_song_page_of_a_classified_song(client, user, classified):
