@@ -7,8 +7,9 @@ the trained default model, the ``pretrained-tags`` baseline and a naive sum of t
     .venv/bin/python bench/accuracy.py --cv ../shared/data/genre-train                 # grouped cross-validation
 
 Per model: song-level top-1 and top-3 accuracy, per-genre recall, single-frame against multi-frame accuracy, the
-expected calibration error (ECE) with a reliability diagram PNG, how many songs it marks unsure and how often
-those are right, and a confusion-matrix PNG, under var/reports/. Folder names are genre slugs (GTZAN's
+expected calibration error (ECE) of the top probability with a reliability diagram PNG, the ECE of the song
+confidence that decides the unsure mark (classifier.fusion.song_confidence), how many songs it marks unsure and how
+often those are right, and a confusion-matrix PNG, under var/reports/. Folder names are genre slugs (GTZAN's
 "hiphop" is read as hip-hop). Files that cannot be decoded are listed with the reason. With ``--cv``, the
 default model's training pipeline cross-validates on the folder, grouped by song, and leaves each tagged genre out
 in turn to measure how genres without labelled audio are found (nothing is registered). The songs each model
@@ -75,6 +76,7 @@ class Evaluation:
     frame_hits: list[int] = field(default_factory=list)
     frame_counts: list[int] = field(default_factory=list)
     uncertain: list[bool] = field(default_factory=list)
+    confidence: list[float] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -100,6 +102,7 @@ class Evaluation:
             "right_when_sure": float(top1[~uncertain].mean()) if (~uncertain).any() else None,
             "right_when_unsure": float(top1[uncertain].mean()) if uncertain.any() else None,
             "ece": calibration["ece"], "reliability": calibration["bins"],
+            "confidence_ece": reliability(np.array(self.confidence), top1)["ece"],
             "unreadable_files": self.errors,
             "seconds_per_file": round(self.seconds / max(len(labels), 1), 3),
         }
@@ -120,6 +123,7 @@ def evaluate(files: list[tuple[str, Path]], name: str, genre_model: GenreModel) 
         evaluation.frame_hits.append(int(sum(result.genres[i] == label for i in result.frame_probs.argmax(axis=1))))
         evaluation.frame_counts.append(len(result.frame_probs))
         evaluation.uncertain.append(result.uncertain)
+        evaluation.confidence.append(result.confidence)
     evaluation.seconds = time.perf_counter() - started
     return evaluation
 
@@ -141,7 +145,8 @@ def print_table(reports: list[dict]) -> None:
             ("top-1", lambda r: f"{r['top1']}/{r['songs']} ({pct(r['top1_accuracy'])})"),
             ("top-3", lambda r: f"{r['top3']}/{r['songs']} ({pct(r['top3_accuracy'])})"),
             ("single-frame accuracy", lambda r: pct(r["single_frame_accuracy"])),
-            ("ECE", lambda r: f"{r['ece']:.3f}"),
+            ("ECE, top probability", lambda r: f"{r['ece']:.3f}"),
+            ("ECE, song confidence", lambda r: f"{r['confidence_ece']:.3f}"),
             ("marked unsure", lambda r: str(r["unsure"])),
             ("right when sure / unsure", lambda r: f"{pct(r['right_when_sure'])} / {pct(r['right_when_unsure'])}"),
             ("seconds per file", lambda r: str(r["seconds_per_file"]))]

@@ -32,7 +32,9 @@ import numpy as np
 
 from .artefacts import live_artefact_dir
 from .datasets import LabelledClip, frame_sequences, song_folds
-from .fusion import Calibration, Fusion, Holdout, fit_fusion, holdout_fusion, reliability, song_probs, tag_evidence
+from .fusion import (
+    Calibration, Fusion, Holdout, fit_fusion, holdout_fusion, reliability, song_confidences, song_probs, tag_evidence,
+)
 from .genre_model import FUSION_BACKBONES, FusionGenreModel, default_genre_tags, fusion_tag_columns
 from .model_cards import CARD_FILE, card_header, save_and_register
 from .networks import average_heads, build_crnn_head
@@ -217,7 +219,8 @@ def cv_metrics(fusion: Fusion, single: Calibration, sequences: Calibration, hold
     excerpt_correct = excerpt_predicted == single.truth
     confusion = np.zeros((len(genres), len(genres)), dtype=int)
     np.add.at(confusion, (single.truth, excerpt_predicted), 1)
-    confident = single_probs.max(axis=1) >= fusion.confidence_threshold
+    confidence = song_confidences(fusion, single)
+    confident = confidence >= fusion.confidence_threshold
     tag_only = _holdout_metrics(fusion, holdouts)
     extra_share = len(fusion.extra_genres) / len(genres)
     return {
@@ -233,7 +236,7 @@ def cv_metrics(fusion: Fusion, single: Calibration, sequences: Calibration, hold
                       for i, genre in enumerate(fusion.head_genres)},
         "confusion": confusion.tolist(),
         "confusion_genres": genres,
-        "reliability": reliability(single_probs.max(axis=1), excerpt_correct),
+        "reliability": reliability(confidence, excerpt_correct),
         "confidence_threshold": fusion.confidence_threshold,
         "confident_share": float(confident.mean()),
         "confident_accuracy": float(excerpt_correct[confident].mean()) if confident.any() else None,

@@ -97,7 +97,8 @@ class GenreModel:
     """
 
     architecture: str = ""
-    #: Songs whose top genre probability is below this are marked unsure (0: the model has no calibrated one).
+    #: Songs whose confidence (classifier.fusion.song_confidence) is below this are marked unsure (0: the model has
+    #: no calibrated one).
     confidence_threshold: float = 0.0
 
     def __init__(self, genres: list[str], settings: FrameSettings):

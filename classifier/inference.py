@@ -67,12 +67,19 @@ class FileClassification:
     frame_probs: np.ndarray  # (n, G)
     frame_starts_s: list[float]
     duration_s: float
-    confidence_threshold: float = 0.0  # the model's: a top probability below it is a guess
+    confidence_threshold: float = 0.0  # the model's: a song confidence below it is a guess
     embedding: np.ndarray | None = None  # (D,) L2-normalised mean backbone embedding, if the model has one
 
     @property
+    def confidence(self) -> float:
+        """How sure the top genre is (:func:`classifier.fusion.song_confidence`)."""
+        from .fusion import song_confidence
+
+        return song_confidence(self.frame_probs)
+
+    @property
     def uncertain(self) -> bool:
-        return float(self.song_probs.max()) < self.confidence_threshold
+        return self.confidence < self.confidence_threshold
 
     def top(self, count: int = 3) -> list[tuple[str, float]]:
         order = np.argsort(-self.song_probs)[:count]

@@ -29,7 +29,7 @@ class FrameMask(layers.Layer):
     """Identity that masks padding: frames that are all zeros. (batch, n_frames, ...) -> same, mask (b, n)."""
 
     def call(self, x):
-        return x
+        return ops.copy(x)  # a new tensor: the mask must not be attached to the caller's input
 
     def compute_mask(self, x, mask=None):
         return ops.any(ops.not_equal(x, 0), axis=tuple(range(2, len(x.shape))))

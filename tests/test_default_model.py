@@ -15,6 +15,7 @@ from catalog.services import label_song
 from classifier import inference, training_jobs
 from classifier.artefacts import live_artefact_dir
 from classifier.datasets import folder_dataset
+from classifier.fusion import song_confidence
 from classifier.model_store import load_genre_model
 from classifier.models import ModelVersion, TrainingJob
 from classifier.training_options import FUSION_HEAD_EPOCHS
@@ -71,7 +72,8 @@ def test_classification_marks_a_song_unsure_below_the_models_threshold(default_m
     song.refresh_from_db()
     threshold = inference.load_version(default_model).confidence_threshold
     assert song.status == Song.Status.CLASSIFIED and song.classification.model_version == default_model
-    assert song.genre_uncertain == (song.top_probability < threshold)
+    frame_probs = np.array([probs for _, probs in song.timeline["frames"]])
+    assert song.genre_uncertain == (song_confidence(frame_probs) < threshold)
 
 
 def test_unsure_songs_read_as_guesses_and_come_after_sure_ones(client, user):

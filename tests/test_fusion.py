@@ -5,6 +5,7 @@ import pytest
 
 from classifier.fusion import (
     CONFIDENT_PRECISION, EXTRA_FALSE_ALARM, Calibration, Fusion, Holdout, confidence_threshold, fit_fusion,
+    song_confidence, song_confidences,
     holdout_fusion, reliability, song_probs, tag_evidence,
 )
 
@@ -84,7 +85,7 @@ def test_fitting_learns_to_trust_informative_tags_and_calibrates():
         frames_flipped += list(fitted.frame_probs(head, tags).argmax(axis=1) == 3)
     assert np.mean(frames_flipped) <= EXTRA_FALSE_ALARM + 0.02  # the false-alarm budget on labelled frames
     songs = np.stack([fitted.frame_probs(h, e).mean(axis=0) for h, e in zip(data.head_probs, data.evidence)])
-    sure = songs.max(axis=1) >= fitted.confidence_threshold
+    sure = song_confidences(fitted, data) >= fitted.confidence_threshold
     assert sure.any() and (songs.argmax(axis=1)[sure] == data.truth[sure]).mean() >= CONFIDENT_PRECISION
 
 
@@ -120,6 +121,18 @@ def test_genre_holdouts_set_the_extra_offset_so_tag_only_genres_are_found():
     assert recall(balanced) > recall(budgeted)
     assert known_accuracy(balanced) > 0.6  # the labelled genres are not given up for the tag-only ones
     assert holdout_fusion(holdout, balanced).head_bias == balanced.head_bias[:2]
+
+
+def test_a_songs_confidence_is_its_frames_when_they_agree_and_falls_when_they_disagree():
+    frame = np.array([0.7, 0.2, 0.1])
+    assert song_confidence(frame[None]) == pytest.approx(0.7)  # one frame: its own probability
+    assert song_confidence(np.tile(frame, (6, 1))) == pytest.approx(0.7)  # agreeing frames: no flatter
+    agreeing_mean = np.tile(frame, (6, 1)).mean(axis=0).max()
+    mixed = np.array([[0.7, 0.2, 0.1], [0.6, 0.3, 0.1], [0.2, 0.7, 0.1]])
+    assert song_confidence(mixed) < mixed[:, 0].mean() < agreeing_mean  # a dissenting frame costs confidence
+    # a frame that all but rules the top genre out makes the song unsure, however sure the other frames are
+    split = np.array([[0.98, 0.01, 0.01], [0.98, 0.01, 0.01], [1e-4, 0.9, 0.0999]])
+    assert split.mean(axis=0).argmax() == 0 and song_confidence(split) < 0.5
 
 
 def test_the_confidence_threshold_is_the_lowest_that_keeps_sure_songs_right_often_enough():
