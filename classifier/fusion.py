@@ -2,7 +2,8 @@
 
 The head knows only the genres it was trained on (GTZAN's ten, plus the library's own); the musicnn taggers
 (MSD and MTT) have tags for more genres (electronic, folk, punk, ...). Per 3 s frame, with ``head_probs``
-(n, K) from the head and ``evidence`` (n, T) = log of the summed tag probabilities of each tagged genre:
+(n, K) from the head and ``evidence`` (n, T) = log of the likeliest tag's probability for each tagged genre
+(:func:`tag_evidence`):
 
 - a genre the head knows: ``s_k = log p_k + w * e_k + b_k`` (``e_k`` = 0 where it has no tag, e.g. reggae);
 - a genre only the taggers know: ``s_x = log p_k* + b_k* + (e_x - e_k*) + d``, where k* is the head's best genre:
@@ -35,15 +36,26 @@ RELIABILITY_BINS = 10
 _LOG_FLOOR = 1e-6  # probabilities are floored before logs, so one frame can never veto a genre outright
 
 
-def tag_evidence(logits: np.ndarray, tag_columns: list[list[int]]) -> np.ndarray:
-    """(n, tags) tagger logits -> (n, len(tag_columns)): log of the summed sigmoid probabilities of each genre's
-    tag columns (0 for a genre without columns). A plain sum of tag probabilities: unlike logits centred on
-    each tag's mean, it does not inflate rare tags."""
+TAG_POOLINGS = {"max": np.max, "sum": np.sum}  # how a genre's tag probabilities are pooled (see tag_evidence)
+
+
+def tag_evidence(logits: np.ndarray, tag_columns: list[list[int]], pooling: str = "max") -> np.ndarray:
+    """(n, tags) tagger logits -> (n, len(tag_columns)): log of each genre's tag columns' sigmoid probabilities
+    pooled by ``pooling`` (0 for a genre without columns). Probabilities, unlike logits centred on each tag's
+    mean, do not inflate rare tags.
+
+    "max" (a genre is as likely as its likeliest tag) replaced "sum", which favours genres with many tags (rock
+    has seven, blues one): in 5-fold cross-validation on genre-train with three seeds, it found tag-only genres
+    (each tagged GTZAN genre held out of the head) first 2-5 points more often and labelled excerpts' own genres
+    1 point more often; genre-balanced top-1 61.9/61.6/62.3 % -> 64.5/62.7/63.8 %. Models fitted with "sum"
+    keep it (:attr:`Fusion.tag_pooling`).
+    """
     probs = expit(np.asarray(logits, dtype=np.float64))
+    pool = TAG_POOLINGS[pooling]
     out = np.zeros((len(probs), len(tag_columns)))
     for j, columns in enumerate(tag_columns):
         if columns:
-            out[:, j] = np.log(probs[:, columns].sum(axis=1))
+            out[:, j] = np.log(pool(probs[:, columns], axis=1))
     return out
 
 
@@ -52,7 +64,8 @@ class Fusion:
     """Fitted fusion parameters (JSON-serialisable with :meth:`to_dict`).
 
     ``head_genres`` (K) are the head's outputs; ``extra_genres`` are genres only the tags know. ``tagged`` marks,
-    for each of ``head_genres + extra_genres``, whether it has tag evidence.
+    for each of ``head_genres + extra_genres``, whether it has tag evidence; ``tag_pooling`` is the evidence's
+    (:func:`tag_evidence`; saved models without one were fitted with "sum").
     """
 
     head_genres: list[str]
@@ -63,6 +76,7 @@ class Fusion:
     extra_offset: float = -np.inf
     temperature: float = 1.0
     confidence_threshold: float = 0.0
+    tag_pooling: str = "max"
 
     @property
     def genres(self) -> list[str]:
@@ -77,7 +91,7 @@ class Fusion:
     @classmethod
     def from_dict(cls, data: dict) -> Fusion:
         offset = data.get("extra_offset")
-        return cls(**{**data, "head_bias": tuple(data["head_bias"]),
+        return cls(**{"tag_pooling": "sum", **data, "head_bias": tuple(data["head_bias"]),
                       "extra_offset": -np.inf if offset is None else float(offset)})
 
     def _scores(self, head_probs: np.ndarray, evidence: np.ndarray, tag_weight: float, head_bias: np.ndarray,
@@ -174,8 +188,7 @@ def fit_fusion(template: Fusion, data: Calibration, holdouts: list[Holdout] = ()
         return -(scores[np.arange(len(scores)), frame_truth] - logsumexp(scores, axis=1)).mean()
 
     params = minimize(frame_loss, np.zeros(k + 1), method="L-BFGS-B").x
-    fitted = Fusion(template.head_genres, template.extra_genres, template.tagged, float(params[0]),
-                    tuple(float(b) for b in params[1:]))
+    fitted = replace(template, tag_weight=float(params[0]), head_bias=tuple(float(b) for b in params[1:]))
     if template.extra_genres and holdouts:
         extra_share = len(template.extra_genres) / len(template.genres)
 

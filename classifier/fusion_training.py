@@ -139,10 +139,11 @@ def head_frame_probs(network: keras.Model, songs: list[np.ndarray]) -> list[np.n
     return np.split(probs, np.cumsum([len(song) for song in songs])[:-1])
 
 
-def cross_validate(songs: list[SongInputs], trainer: HeadTrainer, all_genres: list[str], tags: dict,
+def cross_validate(songs: list[SongInputs], trainer: HeadTrainer, template: Fusion, tags: dict,
                    progress: FitProgress) -> tuple[Calibration, Calibration]:
-    """Out-of-fold predictions: (held-out songs as they are, held-out frame sequences like library songs)."""
-    tag_columns = fusion_tag_columns(all_genres, tags)
+    """Out-of-fold predictions for ``template``'s genres and tag pooling: (held-out songs as they are, held-out
+    frame sequences like library songs)."""
+    tag_columns, pooling = fusion_tag_columns(template.genres, tags), template.tag_pooling
     by_key = {song.clip.key: song for song in songs}
     folds = song_folds([song.clip for song in songs], CV_FOLDS, trainer.options.seed)
     single, sequences = Calibration([], [], np.empty(0, int)), Calibration([], [], np.empty(0, int))
@@ -162,7 +163,7 @@ def cross_validate(songs: list[SongInputs], trainer: HeadTrainer, all_genres: li
                                         (sequences, picked, genres)):
             probs = head_frame_probs(network, [(f[:, :EMBEDDING_DIM] - mean) / std for f in features])
             target.head_probs.extend(probs)
-            target.evidence.extend(tag_evidence(f[:, EMBEDDING_DIM:], tag_columns) for f in features)
+            target.evidence.extend(tag_evidence(f[:, EMBEDDING_DIM:], tag_columns, pooling) for f in features)
             target.truth = np.concatenate([target.truth, truth])
     return single, sequences
 
@@ -187,7 +188,7 @@ def genre_holdouts(songs: list[SongInputs], head_genres: list[str], tags: dict, 
         held = [s for s in songs if s.clip.genre == genre]
         columns = fusion_tag_columns(template.genres, tags)
         data = Calibration(head_frame_probs(network, [(s.frames[:, :EMBEDDING_DIM] - mean) / std for s in held]),
-                           [tag_evidence(s.frames[:, EMBEDDING_DIM:], columns) for s in held],
+                           [tag_evidence(s.frames[:, EMBEDDING_DIM:], columns, template.tag_pooling) for s in held],
                            np.full(len(held), template.genres.index(genre)))
         holdouts.append(Holdout(template, data))
     return holdouts
@@ -261,7 +262,7 @@ def cross_validated_fusion(songs: list[SongInputs], options: TrainingOptions, pr
     tags = default_genre_tags()
     head_genres = sorted({song.clip.genre for song in songs})
     template = fusion_template(head_genres, tags, retired)
-    single, sequences = cross_validate(songs, HeadTrainer(head_genres, options), template.genres, tags, progress)
+    single, sequences = cross_validate(songs, HeadTrainer(head_genres, options), template, tags, progress)
     holdouts = genre_holdouts(songs, head_genres, tags, options, progress, retired)
     fusion = fit_fusion(template, single, holdouts)
     return fusion, cv_metrics(fusion, single, sequences, holdouts)

@@ -351,7 +351,7 @@ class FusionGenreModel(_KerasGenreModel):
         """(n, 500) frame features and the head's (n, K) probabilities -> fused frame probabilities (n, G)."""
         from classifier.fusion import tag_evidence
 
-        evidence = tag_evidence(features[:, self.EMBEDDING_DIM:], self._tag_columns)
+        evidence = tag_evidence(features[:, self.EMBEDDING_DIM:], self._tag_columns, self.fusion.tag_pooling)
         return self.fusion.frame_probs(head_probs, evidence)
 
     def feature_probs(self, features: np.ndarray) -> np.ndarray:

@@ -21,11 +21,20 @@ def fusion(**params) -> Fusion:
                                           **params})
 
 
-def test_tag_evidence_is_the_log_of_the_summed_tag_probabilities():
+def test_tag_evidence_is_the_log_of_the_likeliest_tags_probability_or_of_the_sum_for_older_models():
     logits = np.array([[0.0, 2.0, -1.0]])
-    evidence = tag_evidence(logits, [[0], [1, 2], []])
     sigmoid = 1 / (1 + np.exp(-logits[0]))
-    assert evidence[0] == pytest.approx([np.log(sigmoid[0]), np.log(sigmoid[1] + sigmoid[2]), 0.0])
+    evidence = tag_evidence(logits, [[0], [1, 2], []])
+    assert evidence[0] == pytest.approx([np.log(sigmoid[0]), np.log(sigmoid[1]), 0.0])
+    summed = tag_evidence(logits, [[0], [1, 2], []], pooling="sum")
+    assert summed[0] == pytest.approx([np.log(sigmoid[0]), np.log(sigmoid[1] + sigmoid[2]), 0.0])
+
+
+def test_a_fusion_saved_before_tag_pooling_was_recorded_keeps_summing():
+    saved = fusion().to_dict()
+    assert Fusion.from_dict(saved).tag_pooling == "max"
+    del saved["tag_pooling"]
+    assert Fusion.from_dict(saved).tag_pooling == "sum"
 
 
 def test_frame_probabilities_cover_every_genre_and_sum_to_one():

@@ -29,7 +29,11 @@ def played(user, song: Song, days_ago: float, counted: bool = True) -> Listening
 
 
 def test_the_shipped_space_is_the_fit_of_the_shipped_base_set():
-    assert load_space(SHIPPED_SPACE).fingerprint == fit_base_set_space().fingerprint
+    shipped, refitted = load_space(SHIPPED_SPACE), fit_base_set_space()
+    # to rounding: the fit's eigen-decomposition differs in its last bits between CPUs (~5e-14 between two EPYCs)
+    for part in ("mean", "sound", "genre"):
+        assert np.allclose(getattr(shipped, part), getattr(refitted, part), rtol=0, atol=1e-9), part
+    assert shipped.genre_weight == refitted.genre_weight
     vectors = library_space().project(np.stack([direction(1), direction(2)]))
     assert vectors.shape == (2, library_space().dims) and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
 
