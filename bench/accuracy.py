@@ -38,6 +38,7 @@ from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from scipy.special import expit  # noqa: E402
 
+from bench.machine import describe_cpu  # noqa: E402
 from classifier import inference  # noqa: E402
 from classifier.datasets import folder_dataset  # noqa: E402
 from classifier.fusion import reliability  # noqa: E402
@@ -225,7 +226,7 @@ def main() -> None:
                          f"{name}: ECE {report['ece']:.3f} (n = {report['songs']})")
         stem.with_suffix(".json").write_text(json.dumps(report, indent=1))
         reports.append(report)
-    print(f"{args.directory}: {len(files)} files\n")
+    print(f"{args.directory}: {len(files)} files; {describe_cpu()}\n")
     print_table(reports)
     for report in reports:
         print(f"\n{report['model']} misses (true genre in brackets; its top 3):")

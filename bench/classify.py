@@ -154,7 +154,9 @@ def song_worker(path: Path, repeats: int, model_name: str) -> None:
 
 def classify_songs(songs: dict[str, Path], repeats: int, model: str) -> dict[str, dict]:
     """One warm process per song (so peak memory is comparable across lengths); print the table."""
-    print(f"\n{model} genre model (MSD + MTT musicnn), one core, median of {repeats}")
+    from bench.machine import describe_cpu
+
+    print(f"\n{model} genre model (MSD + MTT musicnn), one core, median of {repeats}, on {describe_cpu()}")
     print("CPU seconds per stage; RTF = song seconds / total CPU seconds; peak RSS of the whole process while "
           "classifying, and since it started (loading included)")
     print(f"{'song':>7} {'frames':>6} {'decode':>7} {'mel':>7} {'network':>8} {'total':>7} {'RTF':>6} "

@@ -31,6 +31,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from bench.machine import describe_cpu  # noqa: E402
 from catalog.models import AudioBlob, Genre, GenrePrediction, ListeningEvent, Song  # noqa: E402
 from classifier.models import ModelVersion, SongClassification  # noqa: E402
 from moods import services  # noqa: E402
@@ -135,6 +136,7 @@ def main() -> None:
 
     listens = ListeningEvent.objects.filter(counted=True).count()
     users = ListeningEvent.objects.filter(counted=True).values("user_id").distinct().count()
+    print(describe_cpu())
     print(f"Database: {connection.vendor}, {users:,} listeners, {listens:,} counted listens, "
           f"half-life {services.half_life_s() / 86400:g} days")
 

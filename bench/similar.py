@@ -19,7 +19,6 @@ search, build time and memory.
 
 import argparse
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -36,6 +35,7 @@ django.setup()
 import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
+from bench.machine import describe_cpu  # noqa: E402
 from classifier.datasets import folder_dataset  # noqa: E402
 from classifier.artefacts import SHIPPED_MODELS_DIR  # noqa: E402
 from similar.index import build_ann, lists_for, probes_for  # noqa: E402
@@ -45,16 +45,6 @@ DEFAULT_MODEL_DIR = SHIPPED_MODELS_DIR / "genre-crnn-gtzan"
 K = 5
 QUERIES = 1000
 EXACT_TIMED = 100  # exact searches timed (the recall's truth covers every query)
-
-
-def cpu() -> str:
-    model, flags = platform.processor() or "unknown CPU", ""
-    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-        elif line.startswith("flags") and not flags:
-            flags = " ".join(f for f in line.split(":", 1)[1].split() if f.startswith(("avx", "fma", "sse4")))
-    return f"{model} ({os.cpu_count()} cores; {flags})"
 
 
 # --- Quality -------------------------------------------------------------------------------------------------------
@@ -240,7 +230,7 @@ def main() -> None:
     parser.add_argument("--voyager-max", type=int, default=100_000, help="Largest size voyager is built for")
     args = parser.parse_args()
     both = not (args.quality or args.speed)
-    rows = [("CPU", cpu())]
+    rows = [("CPU", describe_cpu())]
     if args.quality or both:
         rows += quality(args.train, args.dev)
     if args.speed or both:

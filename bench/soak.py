@@ -40,6 +40,7 @@ import soundfile
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
+from bench.machine import describe_cpu  # noqa: E402
 from tests.audio_fixtures import SYNTHETIC_GENRES, synthetic_genre_clip  # noqa: E402
 SOAK_DIR = BASE_DIR / "var" / "soak"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/skybeat_soak"
@@ -357,7 +358,8 @@ def report(args, stats: Stats, login_stats: Stats, elapsed_s: float, accepted: l
     everything = [s for values in stats.latencies_s.values() for s in values]
     errors = sum(stats.errors.values()) + sum(login_stats.errors.values())
     logins = login_stats.latencies_s["log in"]
-    print(f"\nSKYBEAT soak: {elapsed_s:.0f} s, {args.listeners} listeners, {args.uploaders} uploaders, gunicorn "
+    print(f"\n{describe_cpu()}")
+    print(f"SKYBEAT soak: {elapsed_s:.0f} s, {args.listeners} listeners, {args.uploaders} uploaders, gunicorn "
           f"{args.web_workers} workers, {args.celery_workers} Celery workers, PostgreSQL + Redis on loopback")
     print(f"{'request':<16}{'count':>8}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
     for kind in sorted(stats.latencies_s):

@@ -104,7 +104,9 @@ def synthetic_folder(per_genre: int, seconds: float, seed: int) -> Path:
 
 
 def print_report(results: list[dict], second_run: dict | None, n_test: int) -> None:
-    print(f"\nTest set: {n_test} songs (never seen in training or validation)\n")
+    from bench.machine import describe_cpu
+
+    print(f"\n{describe_cpu()}\nTest set: {n_test} songs (never seen in training or validation)\n")
     header = f"{'':<26}" + "".join(f"{r['mode']:>20}" for r in results)
     print(header)
     print("-" * len(header))

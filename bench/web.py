@@ -397,22 +397,13 @@ def server_cpu_s(server: subprocess.Popen) -> float:
     return sum(sum(process.cpu_times()[:2]) for process in [root, *root.children(recursive=True)])
 
 
-def cpu_model() -> str:
-    flags = ""
-    try:
-        info = Path("/proc/cpuinfo").read_text()
-        model = re.search(r"model name\s*: (.*)", info).group(1)
-        flags = " ".join(flag for flag in ("avx2", "avx512f") if re.search(rf"\b{flag}\b", info))
-    except (OSError, AttributeError):
-        model = "unknown CPU"
-    return f"{model} ({flags or 'no AVX2'})"
-
-
 def report(runs: dict[str, list], args) -> None:
+    from bench.machine import describe_cpu  # importable once configure_django put the repository on sys.path
+
     sizes = list(runs)
     print(f"\nSKYBEAT web benchmark: songs {', '.join(sizes)}, {args.listens:,} listening events each (PostgreSQL); "
           f"gunicorn {args.workers} workers, wrk {args.threads} threads x {args.connections} connections, "
-          f"{args.duration} s each; {os.cpu_count()} cores shared with wrk, {cpu_model()}; "
+          f"{args.duration} s each; {os.cpu_count()} cores shared with wrk, {describe_cpu()}; "
           f"load average before the run {os.getloadavg()[0]:.1f}")
     print(f"{'endpoint':24}" + "".join(f" | {size + ' req/s':>13} {'p50 ms':>7} {'p99 ms':>7} {'÷ trivial':>9} {'CPU ms':>6}"
                                         for size in sizes))
