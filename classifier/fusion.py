@@ -8,7 +8,10 @@ The head knows only the genres it was trained on (GTZAN's ten, plus the library'
 - a genre the head knows: ``s_k = log p_k + w * e_k + b_k`` (``e_k`` = 0 where it has no tag, e.g. reggae);
 - a genre only the taggers know: ``s_x = log p_k* + b_k* + (e_x - e_k*) + d``, where k* is the head's best genre:
   it takes that genre's place scaled by how much likelier the taggers find its tags than k*'s (a log-ratio of tag
-  probabilities, so no weight needs fitting), and wins where that ratio exceeds ``-d``.
+  probabilities, so no weight needs fitting), and wins where that ratio exceeds ``-d``. Where k* has no tag,
+  ``e_k*`` is the evidence its labelled songs' frames typically show for their likeliest tagged genre
+  (:func:`untagged_references`): measured against no evidence (0, the log of certainty), no tag-only genre could
+  ever win a frame the head hears as disco or reggae, and funk or dance heard as disco would stay disco.
 
 Frame probabilities are ``softmax(s / temperature)``; a song's are their mean (the average stage). ``w`` and ``b``
 minimise the cross-validated log-loss of the labelled genres. Genres without labelled audio cannot be fitted
@@ -77,6 +80,7 @@ class Fusion:
     temperature: float = 1.0
     confidence_threshold: float = 0.0
     tag_pooling: str = "max"
+    untagged_reference: tuple[float, ...] = ()
 
     @property
     def genres(self) -> list[str]:
@@ -85,6 +89,7 @@ class Fusion:
     def to_dict(self) -> dict:
         data = asdict(self)
         data["head_bias"] = list(self.head_bias)
+        data["untagged_reference"] = list(self.untagged_reference)
         data["extra_offset"] = float(self.extra_offset) if np.isfinite(self.extra_offset) else None
         return data
 
@@ -92,6 +97,7 @@ class Fusion:
     def from_dict(cls, data: dict) -> Fusion:
         offset = data.get("extra_offset")
         return cls(**{"tag_pooling": "sum", **data, "head_bias": tuple(data["head_bias"]),
+                      "untagged_reference": tuple(data.get("untagged_reference", ())),
                       "extra_offset": -np.inf if offset is None else float(offset)})
 
     def _scores(self, head_probs: np.ndarray, evidence: np.ndarray, tag_weight: float, head_bias: np.ndarray,
@@ -104,7 +110,8 @@ class Fusion:
             return known
         best = head.argmax(axis=1)
         rows = np.arange(len(head))
-        extra = (head[rows, best] - evidence[rows, best])[:, None] + evidence[:, k:] + extra_offset
+        reference = np.where(self.tagged[:k], evidence[:, :k], self.untagged_reference or 0.0)
+        extra = (head[rows, best] - reference[rows, best])[:, None] + evidence[:, k:] + extra_offset
         return np.concatenate([known, extra], axis=1)
 
     def scores(self, head_probs: np.ndarray, evidence: np.ndarray) -> np.ndarray:
@@ -171,8 +178,11 @@ def _log_loss(fusion: Fusion, data: Calibration) -> float:
 def holdout_fusion(holdout: Holdout, fitted: Fusion) -> Fusion:
     """``fitted``'s parameters on the holdout's genres (its head biases by genre name)."""
     bias = dict(zip(fitted.head_genres, fitted.head_bias, strict=True))
+    reference = dict(zip(fitted.head_genres, fitted.untagged_reference or [0.0] * len(fitted.head_genres),
+                         strict=True))
     return replace(holdout.template, tag_weight=fitted.tag_weight, extra_offset=fitted.extra_offset,
-                   temperature=fitted.temperature, head_bias=tuple(bias[g] for g in holdout.template.head_genres))
+                   temperature=fitted.temperature, head_bias=tuple(bias[g] for g in holdout.template.head_genres),
+                   untagged_reference=tuple(reference[g] for g in holdout.template.head_genres))
 
 
 def fit_fusion(template: Fusion, data: Calibration, holdouts: list[Holdout] = ()) -> Fusion:
@@ -188,7 +198,8 @@ def fit_fusion(template: Fusion, data: Calibration, holdouts: list[Holdout] = ()
         return -(scores[np.arange(len(scores)), frame_truth] - logsumexp(scores, axis=1)).mean()
 
     params = minimize(frame_loss, np.zeros(k + 1), method="L-BFGS-B").x
-    fitted = replace(template, tag_weight=float(params[0]), head_bias=tuple(float(b) for b in params[1:]))
+    fitted = replace(template, tag_weight=float(params[0]), head_bias=tuple(float(b) for b in params[1:]),
+                     untagged_reference=untagged_references(template, data))
     if template.extra_genres and holdouts:
         extra_share = len(template.extra_genres) / len(template.genres)
 
@@ -211,6 +222,19 @@ def fit_fusion(template: Fusion, data: Calibration, holdouts: list[Holdout] = ()
     confidence = np.concatenate([song_confidences(f, d) for f, d in fusions])
     right = np.concatenate([song_probs(f, d).argmax(axis=1) == d.truth for f, d in fusions])
     return replace(fitted, confidence_threshold=confidence_threshold(confidence, right))
+
+
+def untagged_references(template: Fusion, data: Calibration) -> tuple[float, ...]:
+    """Per head genre without tags, the evidence its labelled songs' frames typically show for their likeliest
+    tagged genre (mean over frames, a log-probability); 0 for tagged genres and genres without songs."""
+    tagged = np.asarray(template.tagged)
+    if not tagged.any():
+        return (0.0,) * len(template.head_genres)
+    references = []
+    for index, has_tags in enumerate(template.tagged[:len(template.head_genres)]):
+        frames = [e[:, tagged].max(axis=1) for e, t in zip(data.evidence, data.truth, strict=True) if t == index]
+        references.append(float(np.concatenate(frames).mean()) if frames and not has_tags else 0.0)
+    return tuple(references)
 
 
 def _extra_offset(fusion: Fusion, head: np.ndarray, evidence: np.ndarray) -> float:

@@ -6,7 +6,7 @@ import pytest
 from classifier.fusion import (
     CONFIDENT_PRECISION, EXTRA_FALSE_ALARM, Calibration, Fusion, Holdout, confidence_threshold, fit_fusion,
     song_confidence, song_confidences,
-    holdout_fusion, reliability, song_probs, tag_evidence,
+    holdout_fusion, reliability, song_probs, tag_evidence, untagged_references,
 )
 
 pytestmark = pytest.mark.unit
@@ -60,9 +60,24 @@ def test_a_genre_without_tags_is_not_handicapped_by_missing_evidence():
     assert probs == pytest.approx(fusion().frame_probs(head, evidence * [1, 0, 1, 1]))
 
 
+def test_a_tag_only_genre_takes_a_frame_from_a_genre_without_tags_when_its_tags_beat_that_genres_usual_ones():
+    head = np.array([[0.1, 0.8, 0.1]] * 2)  # the head hears disco, which has no tag
+    evidence = np.array([[-3.0, 0.0, -3.0, -1.5],    # punk tags as likely as disco's own songs' likeliest tags
+                         [-3.0, 0.0, -3.0, -0.05]])  # punk tags far likelier than disco's songs usually show
+
+    def winners(fitted: Fusion) -> list[str]:
+        return [fitted.genres[i] for i in fitted.frame_probs(head, evidence).argmax(axis=1)]
+
+    assert winners(fusion()) == ["disco", "disco"]  # measured against no evidence, no tag can ever outweigh disco
+    assert winners(fusion(untagged_reference=(0.0, -1.5, 0.0))) == ["disco", "punk"]
+
+
 def test_parameters_round_trip_through_json_including_an_unset_offset():
-    fitted = fusion(temperature=1.7, confidence_threshold=0.42)
+    fitted = fusion(temperature=1.7, confidence_threshold=0.42, untagged_reference=(0.0, -1.2, 0.0))
     assert Fusion.from_dict(fitted.to_dict()) == fitted
+    older = fitted.to_dict()
+    del older["untagged_reference"]
+    assert Fusion.from_dict(older).untagged_reference == ()  # saved before it existed: measured against 0, as then
     unset = Fusion(HEAD, [], TAGGED[:3])
     assert unset.to_dict()["extra_offset"] is None and Fusion.from_dict(unset.to_dict()) == unset
 
@@ -130,6 +145,16 @@ def test_genre_holdouts_set_the_extra_offset_so_tag_only_genres_are_found():
     assert recall(balanced) > recall(budgeted)
     assert known_accuracy(balanced) > 0.6  # the labelled genres are not given up for the tag-only ones
     assert holdout_fusion(holdout, balanced).head_bias == balanced.head_bias[:2]
+    assert holdout_fusion(holdout, balanced).untagged_reference == balanced.untagged_reference[:2]
+
+
+def test_a_genre_without_tags_is_referenced_by_the_likeliest_tags_of_its_own_labelled_songs():
+    data = synthetic_calibration(np.random.default_rng(3))  # every song's tag columns ~ N(-2, 0.5), its own +1.5
+    blues, disco, rock = untagged_references(Fusion(HEAD, EXTRA, TAGGED), data)
+    assert blues == rock == 0.0  # tagged genres are measured against their own tags, frame by frame
+    disco_frames = np.concatenate([e for e, t in zip(data.evidence, data.truth) if t == 1])
+    assert np.median(disco_frames) < disco < -1.0  # the likeliest of three tags: above a typical tag, still unlikely
+    assert fit_fusion(Fusion(HEAD, EXTRA, TAGGED), data).untagged_reference == (blues, disco, rock)
 
 
 def test_a_songs_confidence_is_its_frames_when_they_agree_and_falls_when_they_disagree():
