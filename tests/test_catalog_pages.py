@@ -178,8 +178,10 @@ def test_upload_page_has_a_dropzone_and_a_plain_fallback(client, user):
 
 def test_history_groups_plays_by_day_and_leaves_out_short_listens(client, user):
     song = make_song(user, title="Daily Song")
+    # anchored at yesterday's noon: counted back from now, listens minutes apart straddle midnight past 00:00
+    noon = timezone.localtime().replace(hour=12, minute=0, second=0, microsecond=0) - timedelta(days=1)
     for n, (days_ago, seconds) in enumerate(((0, 40), (0, 50), (1, 35), (1, 5))):
-        listened(user, song, seconds, started_at=timezone.now() - timedelta(days=days_ago, minutes=10 * (n + 1)))
+        listened(user, song, seconds, started_at=noon - timedelta(days=days_ago, minutes=10 * (n + 1)))
     client.force_login(user)
     page = client.get(reverse("catalog:history")).content.decode()
     assert page.count('class="history-day"') == 2
