@@ -5,6 +5,7 @@ the trained default model, the ``pretrained-tags`` baseline and a naive sum of t
     .venv/bin/python bench/accuracy.py ../shared/data/genre-dev --model my-model      # another model instead
     .venv/bin/python bench/accuracy.py ../shared/data/genre-dev --artefact DIR        # an unregistered build
     .venv/bin/python bench/accuracy.py --cv ../shared/data/genre-train                 # grouped cross-validation
+    .venv/bin/python bench/accuracy.py ../shared/data/genre-dev --levels              # also played louder/quieter
 
 Per model: song-level top-1 and top-3 accuracy, per-genre recall, single-frame against multi-frame accuracy, the
 expected calibration error (ECE) of the top probability with a reliability diagram PNG, the ECE of the song
@@ -13,13 +14,15 @@ often those are right, and a confusion-matrix PNG, under var/reports/. Folder na
 "hiphop" is read as hip-hop). Files that cannot be decoded are listed with the reason. With ``--cv``, the
 default model's training pipeline cross-validates on the folder, grouped by song, and leaves each tagged genre out
 in turn to measure how genres without labelled audio are found (nothing is registered). The songs each model
-gets wrong are listed with their top 3.
+gets wrong are listed with their top 3. With ``--levels``, every model's top-1 is measured again with the files
+played louder and quieter (LEVEL_SHIFTS_DB): recordings are mastered at other levels than GTZAN's.
 """
 
 import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +37,7 @@ import django  # noqa: E402
 django.setup()
 
 import numpy as np  # noqa: E402
+import soundfile  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from scipy.special import expit  # noqa: E402
@@ -51,6 +55,7 @@ from classifier.models import ModelVersion  # noqa: E402
 from skybeat.errors import InvalidAudio  # noqa: E402
 
 DEFAULT_MODEL = "genre-crnn-gtzan"
+LEVEL_SHIFTS_DB = (-10, -5, 0, 5, 10)
 
 
 class NaiveTagSumModel(GenreModel):
@@ -129,6 +134,24 @@ def evaluate(files: list[tuple[str, Path]], name: str, genre_model: GenreModel) 
     return evaluation
 
 
+def top1_by_level(files: list[tuple[str, Path]], genre_model: GenreModel) -> dict[int, str]:
+    """Top-1 accuracy with each file played LEVEL_SHIFTS_DB louder (float WAV copies, so nothing clips); files
+    soundfile cannot read are left out."""
+    right, counted = dict.fromkeys(LEVEL_SHIFTS_DB, 0), 0
+    with tempfile.TemporaryDirectory() as folder:
+        copy = Path(folder) / "shifted.wav"
+        for label, path in files:
+            try:
+                audio, rate = soundfile.read(path, dtype="float32", always_2d=True)
+            except soundfile.LibsndfileError:
+                continue
+            counted += 1
+            for shift in LEVEL_SHIFTS_DB:
+                soundfile.write(copy, audio * 10 ** (shift / 20), rate, subtype="FLOAT")
+                right[shift] += inference.classify_file(copy, genre_model).top(1)[0][0] == label
+    return {shift: f"{hits}/{counted}" for shift, hits in right.items()}
+
+
 def confusion(report: dict, genres: list[str]) -> list[list[int]]:
     matrix = np.zeros((len(genres), len(genres)), dtype=int)
     for key, predicted in report["predictions"].items():
@@ -194,6 +217,8 @@ def main() -> None:
     parser.add_argument("--artefact", metavar="DIR", type=Path,
                         help="evaluate the model saved in DIR (e.g. a fresh build_default_model --output) instead")
     parser.add_argument("--cv", metavar="TRAIN_DIR", type=Path, help="cross-validate the default model's pipeline")
+    parser.add_argument("--levels", action="store_true", help="also measure top-1 with the files played louder and "
+                        f"quieter ({', '.join(f'{shift:+d}' for shift in LEVEL_SHIFTS_DB)} dB)")
     args = parser.parse_args()
     if not args.directory and not args.cv:
         parser.error("give DIR, --cv TRAIN_DIR, or both")
@@ -232,6 +257,13 @@ def main() -> None:
         print(f"\n{report['model']} misses (true genre in brackets; its top 3):")
         print("\n".join(f"  {miss}" for miss in report["misses"]) or "  none")
     print(f"\nconfusion matrices, reliability diagrams and JSON reports: {out_dir}/accuracy-*-{stamp}.*")
+    if args.levels:
+        print("\ntop-1 with the files played louder or quieter (dB):")
+        print("| " + " | ".join(["model".ljust(24)] + [f"{shift:+d} dB".ljust(7) for shift in LEVEL_SHIFTS_DB]) + " |")
+        print("|" + "|".join(["-" * 26] + ["-" * 9 for _ in LEVEL_SHIFTS_DB]) + "|")
+        for name, genre_model in models:
+            cells = top1_by_level(files, genre_model)
+            print("| " + " | ".join([name.ljust(24)] + [cells[shift].ljust(7) for shift in LEVEL_SHIFTS_DB]) + " |")
 
 
 if __name__ == "__main__":

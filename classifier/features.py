@@ -3,7 +3,8 @@
 A song is represented by up to ``max_frames`` log-mel *frames* of 187 spectrogram frames (3 s) each: the first
 and last ``skip_s`` seconds are discarded (intros and fades), the rest is cut into consecutive frames, and long
 songs keep an evenly spaced subset. Only the audio under the selected frames is ever decoded, so time and
-memory stay bounded whatever the song's length.
+memory stay bounded whatever the song's length. A model's settings may bound the level (RMS, dBFS) of that audio:
+songs louder or quieter than its training data are brought into the training range (:func:`normalise_loudness`).
 
 Decoding: libsndfile (``soundfile``: WAV, FLAC, OGG, MP3 with libsndfile >= 1.1) seeks straight to each region;
 other formats (M4A/AAC, ...) stream once through ``audioread``'s ffmpeg backend, keeping only the regions
@@ -31,6 +32,7 @@ SILENCE_PEAK = 1e-4  # peak amplitude (-80 dBFS) below which decoded audio count
 _RESAMPLE_MARGIN_S = 0.1  # extra audio decoded on each side of a region so resampling has no edge effects
 _MAX_AMPLITUDE = 8.0  # decoded samples are clipped to +-8 (see _to_mono)
 _OVERVIEW_MAX_S = 600.0  # mel pictures of longer songs are built from excerpts totalling at most this much audio
+MAX_LOUDNESS_GAIN_DB = 40.0  # loudness normalisation never raises a near-silent song by more than this
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,10 @@ class FrameSettings:
     frame_length: int = 187  # spectrogram frames per network input frame (2.99 s)
     skip_s: float = 5.0  # seconds discarded at each end of a song (less for short songs)
     max_frames: int = 40  # most frames kept per song (evenly spaced)
+    # RMS levels (dBFS) a song's frames are brought within, a quieter song raised to the first, a louder one lowered
+    # to the second (None: no bound)
+    min_loudness_dbfs: float | None = None
+    max_loudness_dbfs: float | None = None
 
     def __post_init__(self) -> None:
         if min(self.sample_rate_hz, self.n_mels, self.n_fft, self.hop_length, self.frame_length, self.max_frames) < 1:
@@ -66,7 +72,8 @@ class FrameSettings:
         unknown = set(data) - set(known)
         if unknown:
             raise ValueError(f"unknown frame settings: {', '.join(sorted(unknown))}")
-        return cls(**{k: (float(v) if known[k] == "float" else int(v)) for k, v in data.items()})
+        return cls(**{k: (None if v is None else float(v) if known[k].startswith("float") else int(v))
+                      for k, v in data.items()})
 
 
 @dataclass
@@ -255,10 +262,35 @@ def _check_audible(chunks: list[np.ndarray]) -> None:
         raise InvalidAudio("the file is silent")
 
 
+def song_loudness_dbfs(chunks: list[np.ndarray]) -> float:
+    """The RMS level (dBFS; a full-scale sine is -3) of a song's chunks together."""
+    power = sum(float(np.square(chunk, dtype=np.float64).sum()) for chunk in chunks) / sum(c.size for c in chunks)
+    return 10 * math.log10(max(power, 1e-20))
+
+
+def normalise_loudness(chunks: list[np.ndarray], settings: FrameSettings) -> list[np.ndarray]:
+    """A song's chunks scaled together so that their level lies within ``settings``' loudness bounds, raised by at
+    most MAX_LOUDNESS_GAIN_DB; unchanged when it does already.
+
+    The musicnn front-end's log compression is not level-invariant: in cross-validation on genre-train (RMS
+    -17 to -12 dBFS for 80 % of excerpts), held-out excerpts played 5 dB louder were classified right 7.5 points
+    less often (75.8 -> 68.3 %), 10 dB quieter 7 points less often, and today's masters are several dB louder than
+    GTZAN's. Levels within the training range are kept, as the genre partly shows in them.
+    """
+    low, high = settings.min_loudness_dbfs, settings.max_loudness_dbfs
+    if low is None and high is None:
+        return chunks
+    level = song_loudness_dbfs(chunks)
+    target = min(max(level, -math.inf if low is None else low), math.inf if high is None else high)
+    gain_db = min(target - level, MAX_LOUDNESS_GAIN_DB)
+    return chunks if gain_db == 0 else [chunk * np.float32(10 ** (gain_db / 20)) for chunk in chunks]
+
+
 def _short_song_frames(path: str | Path, settings: FrameSettings, duration_s: float) -> SongFrames:
     """A song shorter than one frame: its audio repeated to fill one frame (repetition, not silence)."""
     audio = decode_audio(path, settings)
     _check_audible([audio])
+    audio = normalise_loudness([audio], settings)[0]
     needed = settings.frame_length * settings.hop_length
     audio = np.tile(audio, -(-needed // audio.size))[:needed]
     frames = log_mel(audio, settings)[None, :settings.frame_length]
@@ -270,7 +302,8 @@ def song_frames(path: str | Path, settings: FrameSettings) -> SongFrames:
 
     Each run of consecutive frames is decoded once, with n_fft/2 samples of context on each side, so every
     frame equals the same rows of the whole song's centred spectrogram. Raises InvalidAudio with a reason if the
-    file cannot be decoded, holds no audio or is silent.
+    file cannot be decoded, holds no audio or is silent. The audio under the frames is first brought within the
+    settings' loudness bounds (:func:`normalise_loudness`).
     """
     duration_s = audio_duration_s(path)
     starts = plan_frames(duration_s, settings)
@@ -283,6 +316,7 @@ def song_frames(path: str | Path, settings: FrameSettings) -> SongFrames:
     bounds = [(first * hop - half, (first + n * length - 1) * hop + half) for first, n in runs]
     chunks = _decode_regions(path, [(max(a, 0) / rate, b / rate) for a, b in bounds], rate)
     _check_audible(chunks)
+    chunks = normalise_loudness(chunks, settings)
     frames, kept = [], []
     for (first, n), (a, b), chunk in zip(runs, bounds, chunks, strict=True):
         audio = np.zeros(b - a, np.float32)  # zeros where the run reaches past either end of the song

@@ -81,8 +81,9 @@ def configure_tensorflow_threads(n: int) -> None:
 
 
 def _require_musicnn_features(settings: FrameSettings) -> None:
-    """The musicnn backbones were trained on these features only (skip_s and max_frames are free)."""
-    musicnn = FrameSettings(skip_s=settings.skip_s, max_frames=settings.max_frames)
+    """The musicnn backbones were trained on these features only (skip_s, max_frames and the level are free)."""
+    musicnn = FrameSettings(skip_s=settings.skip_s, max_frames=settings.max_frames,
+                            min_loudness_dbfs=settings.min_loudness_dbfs, max_loudness_dbfs=settings.max_loudness_dbfs)
     if settings != musicnn:
         raise ValueError(f"musicnn backbones need {musicnn}, got {settings}")
 

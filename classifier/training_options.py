@@ -16,6 +16,8 @@ PREPARE_SHARE = 0.3  # share of the progress bar for computing features, the res
 FIT_SHARE = 0.65
 REPORT_EVERY_S = 2.0
 LOG_MEL_FRAMES_PER_BATCH = 32
+# RMS levels (dBFS) songs are brought within for models trained from now on: genre-train's 10th-90th percentiles
+TRAINING_LOUDNESS_DBFS = (-17.0, -11.5)
 FUSION_HEAD_EPOCHS = 10  # epochs of each fusion head (no early stopping): more overfit (classifier.fusion_training)
 ARCHITECTURE_OF_MODE = {
     "feature-extractor": ModelVersion.Architecture.CRNN_FEATURE_EXTRACTOR,
@@ -37,10 +39,13 @@ class TrainingOptions:
     patience: int = 5  # epochs without a better validation loss before stopping
     batch_size: int = 16  # songs per batch (fewer for log-mel modes: see songs_per_batch)
     backbone: str = DEFAULT_BACKBONE
+    loudness_dbfs: tuple[float, float] | None = TRAINING_LOUDNESS_DBFS  # (min, max); None: as recorded
 
     def frame_settings(self) -> FrameSettings:
         base = FrameSettings()
-        return replace(base, skip_s=self.skip_s, max_frames=self.max_frames or base.max_frames)
+        low, high = self.loudness_dbfs or (None, None)
+        return replace(base, skip_s=self.skip_s, max_frames=self.max_frames or base.max_frames,
+                       min_loudness_dbfs=low, max_loudness_dbfs=high)
 
     def songs_per_batch(self, n_frames: int) -> int:
         """Songs per batch: ``batch_size``, but modes that run a CNN on log-mel frames hold at most

@@ -1,6 +1,7 @@
 """Audio decoding, log-mel features and multi-framing (classifier.features). No database, no TensorFlow."""
 
 import subprocess
+from dataclasses import replace
 import sys
 import tracemalloc
 from pathlib import Path
@@ -11,7 +12,8 @@ import pytest
 
 from classifier import spectral
 from classifier.features import (
-    FrameSettings, audio_duration_s, decode_audio, log_mel, mel_spectrogram_png, plan_frames, song_frames,
+    FrameSettings, audio_duration_s, decode_audio, log_mel, mel_spectrogram_png, normalise_loudness, plan_frames,
+    song_frames, song_loudness_dbfs,
 )
 from skybeat.errors import InvalidAudio
 from tests.audio_fixtures import (
@@ -37,6 +39,8 @@ def test_frame_settings_round_trip_and_defaults():
     assert SETTINGS.frame_s == pytest.approx(2.992)
     assert FrameSettings.from_dict(SETTINGS.to_dict()) == SETTINGS
     assert FrameSettings.from_dict({"skip_s": 2}).skip_s == 2.0
+    levelled = FrameSettings(min_loudness_dbfs=-17, max_loudness_dbfs=-11.5)
+    assert FrameSettings.from_dict(levelled.to_dict()) == levelled and SETTINGS.max_loudness_dbfs is None
     with pytest.raises(ValueError, match="unknown"):
         FrameSettings.from_dict({**SETTINGS.to_dict(), "window": "hann"})
     with pytest.raises(ValueError):
@@ -85,6 +89,34 @@ def test_long_song_keeps_k_evenly_spaced_frames_with_flat_memory(two_hour_wav):
     gaps = np.diff(song.starts_s)
     assert gaps.min() > 0.95 * gaps.mean() and gaps.max() < 1.05 * gaps.mean()
     assert np.isfinite(song.frames).all() and song.frames.max() > 1  # the tone is there
+
+
+@pytest.mark.parametrize("seconds", [20.0, 2.0])  # frames cut from a song, and a short song repeated
+def test_songs_recorded_louder_or_quieter_than_the_training_range_are_brought_into_it(tmp_path, seconds):
+    music = drum_pulses(seconds, 22050, amplitude=0.5)
+    level = song_loudness_dbfs([music])
+    settings = FrameSettings(skip_s=1, min_loudness_dbfs=level - 6, max_loudness_dbfs=level + 6)
+
+    def frames(gain_db: float, bounds: FrameSettings = settings) -> np.ndarray:
+        path = write_audio(tmp_path / f"{gain_db}.wav", music * 10 ** (gain_db / 20), 22050, subtype="FLOAT")
+        return song_frames(path, bounds).frames
+
+    as_recorded = replace(settings, min_loudness_dbfs=None, max_loudness_dbfs=None)
+    assert np.abs(frames(-20, as_recorded) - frames(0, as_recorded)).max() > 0.5  # log-mel is not level-invariant
+    np.testing.assert_allclose(frames(-20), frames(-30), atol=1e-4)  # both raised to the range's floor
+    np.testing.assert_allclose(frames(10), frames(18), atol=1e-4)  # both lowered to its ceiling
+    assert np.abs(frames(-20) - frames(10)).max() > 0.5  # which are 12 dB apart
+    np.testing.assert_allclose(frames(3), frames(3, as_recorded), atol=0)  # within the range: as recorded
+
+
+def test_loudness_is_the_songs_rms_and_near_silence_is_raised_no_more_than_the_cap():
+    chunks = [tone(1.0, 16000, amplitude=0.05), tone(2.0, 16000, amplitude=0.05)]
+    assert song_loudness_dbfs(chunks) == pytest.approx(20 * np.log10(0.05 / np.sqrt(2)), abs=1e-3)
+    floor = FrameSettings(min_loudness_dbfs=-14.0)
+    assert song_loudness_dbfs(normalise_loudness(chunks, floor)) == pytest.approx(-14.0, abs=1e-3)
+    assert normalise_loudness(chunks, FrameSettings()) is chunks
+    whisper = tone(1.0, 16000, amplitude=1e-4)
+    assert np.abs(normalise_loudness([whisper], floor)[0]).max() == pytest.approx(1e-4 * 100, rel=1e-3)  # +40 dB
 
 
 def test_plan_frames_edge_cases():
