@@ -88,7 +88,8 @@
     const [state, text] = STATES[song.status] || ["queued", song.status];
     let label = text;
     if (song.status === "classified" && song.top_genre) {
-      label = `Done: ${song.top_genre.name} ${Math.round((song.top_probability || 0) * 100)} %`;
+      const guess = song.genre_uncertain ? "?" : "";  // an unsure genre reads as a guess, as on its page
+      label = `Done: ${song.top_genre.name}${guess} ${Math.round((song.top_probability || 0) * 100)} %`;
     }
     setState(row, state, label);
     const old = row.querySelector(".upload-error");
