@@ -6,6 +6,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from .moods_factories import classified_song, history, seeded_moods  # noqa: F401  (seeded_moods is a fixture)
 
@@ -54,7 +55,7 @@ def test_radio_picks_a_point_and_queues_songs(page, live_server, user, tmp_path)
     page.wait_for_url("**/moods/radio/?mood=*")
     first = page.locator("#radio-queue li").first
     assert "Fast Fury" in first.inner_text()
-    assert page.locator("#radio-plane svg circle.sc-point").count() == 1
+    expect(page.locator("#radio-plane svg circle.sc-point")).to_have_count(1)  # drawn after the queue arrives
     assert page.locator("#radio-queue [data-play]").first.get_attribute("data-src").endswith("/stream")
     assert page.get_by_role("button", name="Play the radio").is_visible()
     page.get_by_role("button", name="Calm").click()
