@@ -6,9 +6,12 @@ The head knows only the genres it was trained on (GTZAN's ten, plus the library'
 (:func:`tag_evidence`):
 
 - a genre the head knows: ``s_k = log p_k + w * e_k + b_k`` (``e_k`` = 0 where it has no tag, e.g. reggae);
-- a genre only the taggers know: ``s_x = log p_k* + b_k* + (e_x - e_k*) + d``, where k* is the head's best genre:
-  it takes that genre's place scaled by how much likelier the taggers find its tags than k*'s (a log-ratio of tag
-  probabilities, so no weight needs fitting), and wins where that ratio exceeds ``-d``. Where k* has no tag,
+- a genre only the taggers know: ``s_x = log p_k* + b_k* + (e_x - e_k*) + d - a * log q_k*``, where k* is the
+  head's best genre and ``q_k*`` its probability after the biases: it takes that genre's place scaled by how much
+  likelier the taggers find its tags than k*'s (a log-ratio of tag probabilities, so no weight needs fitting), and
+  wins where that ratio exceeds ``-d + a * log q_k*``. The doubt term (``a`` >= 0) lowers that bar where the head
+  is unsure: a head never trained on a genre spreads its probability over the genres it knows (the maximum
+  softmax probability as an open-set signal). Where k* has no tag,
   ``e_k*`` is the evidence its labelled songs' frames typically show for their likeliest tagged genre
   (:func:`untagged_references`): measured against no evidence (0, the log of certainty), no tag-only genre could
   ever win a frame the head hears as disco or reggae, and funk or dance heard as disco would stay disco.
@@ -16,11 +19,11 @@ The head knows only the genres it was trained on (GTZAN's ten, plus the library'
 Frame probabilities are ``softmax(s / temperature)``; a song's are their mean (the average stage). ``w`` and ``b``
 minimise the cross-validated log-loss of the labelled genres. Genres without labelled audio cannot be fitted
 directly, so their situation is simulated (:class:`Holdout`): each tagged genre the head knows is held out in turn,
-a head is trained on the others, and that genre's songs are scored as a tag-only genre. ``d`` and ``temperature``
-minimise the log-loss of the known genres' cross-validated songs and the held-out genres' songs together, weighted
+a head is trained on the others, and that genre's songs are scored as a tag-only genre. ``d``, ``a`` and
+``temperature`` minimise the log-loss of the known genres' cross-validated songs and the held-out genres' songs together, weighted
 as if every genre of the model were equally common (a library's mix of genres is unknown). Without holdouts (a
 head of too few tagged genres) ``d`` falls back to letting ``EXTRA_FALSE_ALARM`` of labelled frames flip to an
-extra genre. The confidence threshold is the lowest :func:`song_confidence` above which those songs are right at
+extra genre, and ``a`` is 0. The confidence threshold is the lowest :func:`song_confidence` above which those songs are right at
 least ``CONFIDENT_PRECISION`` of the time. Calibration songs should be real tracks (a held-out excerpt is one): frames
 of one track err together, so songs stitched from several tracks would look far surer than real songs are.
 """
@@ -81,6 +84,7 @@ class Fusion:
     confidence_threshold: float = 0.0
     tag_pooling: str = "max"
     untagged_reference: tuple[float, ...] = ()
+    doubt_weight: float = 0.0
 
     @property
     def genres(self) -> list[str]:
@@ -111,7 +115,9 @@ class Fusion:
         best = head.argmax(axis=1)
         rows = np.arange(len(head))
         reference = np.where(self.tagged[:k], evidence[:, :k], self.untagged_reference or 0.0)
-        extra = (head[rows, best] - reference[rows, best])[:, None] + evidence[:, k:] + extra_offset
+        log_top = head[rows, best] - logsumexp(head, axis=1)
+        extra = (head[rows, best] - reference[rows, best] - self.doubt_weight * log_top)[:, None] \
+            + evidence[:, k:] + extra_offset
         return np.concatenate([known, extra], axis=1)
 
     def scores(self, head_probs: np.ndarray, evidence: np.ndarray) -> np.ndarray:
@@ -181,7 +187,8 @@ def holdout_fusion(holdout: Holdout, fitted: Fusion) -> Fusion:
     reference = dict(zip(fitted.head_genres, fitted.untagged_reference or [0.0] * len(fitted.head_genres),
                          strict=True))
     return replace(holdout.template, tag_weight=fitted.tag_weight, extra_offset=fitted.extra_offset,
-                   temperature=fitted.temperature, head_bias=tuple(bias[g] for g in holdout.template.head_genres),
+                   temperature=fitted.temperature, doubt_weight=fitted.doubt_weight,
+                   head_bias=tuple(bias[g] for g in holdout.template.head_genres),
                    untagged_reference=tuple(reference[g] for g in holdout.template.head_genres))
 
 
@@ -203,14 +210,17 @@ def fit_fusion(template: Fusion, data: Calibration, holdouts: list[Holdout] = ()
     if template.extra_genres and holdouts:
         extra_share = len(template.extra_genres) / len(template.genres)
 
+        def balanced(x: np.ndarray) -> Fusion:
+            return replace(fitted, extra_offset=float(x[0]), temperature=float(np.exp(x[1])),
+                           doubt_weight=max(float(x[2]), 0.0))
+
         def genre_balanced_loss(x: np.ndarray) -> float:
-            trial = replace(fitted, extra_offset=float(x[0]), temperature=float(np.exp(x[1])))
+            trial = balanced(x)
             extra = np.mean([_log_loss(holdout_fusion(h, trial), h.data) for h in holdouts])
             return (1 - extra_share) * _log_loss(trial, data) + extra_share * extra
 
-        x = minimize(genre_balanced_loss, np.array([_extra_offset(fitted, head, evidence), 0.0]),
-                     method="Nelder-Mead").x
-        fitted = replace(fitted, extra_offset=float(x[0]), temperature=float(np.exp(x[1])))
+        fitted = balanced(minimize(genre_balanced_loss, np.array([_extra_offset(fitted, head, evidence), 0.0, 0.0]),
+                                   method="Nelder-Mead").x)
     else:
         if template.extra_genres:
             fitted = replace(fitted, extra_offset=_extra_offset(fitted, head, evidence))

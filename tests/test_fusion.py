@@ -72,12 +72,29 @@ def test_a_tag_only_genre_takes_a_frame_from_a_genre_without_tags_when_its_tags_
     assert winners(fusion(untagged_reference=(0.0, -1.5, 0.0))) == ["disco", "punk"]
 
 
+def test_a_tag_only_genre_wins_more_easily_where_the_head_is_unsure():
+    evidence = np.array([[-3.0, 0.0, -1.0, -0.6]] * 2)  # punk tags a little likelier than rock's
+    head = np.array([[0.02, 0.03, 0.95],    # the head is sure it hears rock
+                     [0.3, 0.3, 0.4]])      # the head hears nothing it knows well
+
+    def head_genre_shares(fitted: Fusion) -> np.ndarray:
+        probs = fitted.frame_probs(head, evidence)[:, :3]
+        return probs / probs.sum(axis=1, keepdims=True)
+
+    certain, doubting = fusion(tag_weight=0.0), fusion(tag_weight=0.0, doubt_weight=1.0)
+    assert [certain.genres[i] for i in certain.frame_probs(head, evidence).argmax(axis=1)] == ["rock", "rock"]
+    assert [doubting.genres[i] for i in doubting.frame_probs(head, evidence).argmax(axis=1)] == ["rock", "punk"]
+    assert head_genre_shares(doubting) == pytest.approx(head_genre_shares(certain))  # among themselves, unchanged
+
+
 def test_parameters_round_trip_through_json_including_an_unset_offset():
-    fitted = fusion(temperature=1.7, confidence_threshold=0.42, untagged_reference=(0.0, -1.2, 0.0))
+    fitted = fusion(temperature=1.7, confidence_threshold=0.42, untagged_reference=(0.0, -1.2, 0.0),
+                    doubt_weight=2.5)
     assert Fusion.from_dict(fitted.to_dict()) == fitted
     older = fitted.to_dict()
-    del older["untagged_reference"]
+    del older["untagged_reference"], older["doubt_weight"]
     assert Fusion.from_dict(older).untagged_reference == ()  # saved before it existed: measured against 0, as then
+    assert Fusion.from_dict(older).doubt_weight == 0.0  # the head's doubt did not count then
     unset = Fusion(HEAD, [], TAGGED[:3])
     assert unset.to_dict()["extra_offset"] is None and Fusion.from_dict(unset.to_dict()) == unset
 
@@ -146,6 +163,7 @@ def test_genre_holdouts_set_the_extra_offset_so_tag_only_genres_are_found():
     assert known_accuracy(balanced) > 0.6  # the labelled genres are not given up for the tag-only ones
     assert holdout_fusion(holdout, balanced).head_bias == balanced.head_bias[:2]
     assert holdout_fusion(holdout, balanced).untagged_reference == balanced.untagged_reference[:2]
+    assert holdout_fusion(holdout, balanced).doubt_weight == balanced.doubt_weight >= 0.0
 
 
 def test_a_genre_without_tags_is_referenced_by_the_likeliest_tags_of_its_own_labelled_songs():
