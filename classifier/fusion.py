@@ -6,26 +6,29 @@ The head knows only the genres it was trained on (GTZAN's ten, plus the library'
 (:func:`tag_evidence`):
 
 - a genre the head knows: ``s_k = log p_k + w * e_k + b_k`` (``e_k`` = 0 where it has no tag, e.g. reggae);
-- a genre only the taggers know: ``s_x = log p_k* + b_k* + (e_x - e_k*) + d - a * log q_k*``, where k* is the
-  head's best genre and ``q_k*`` its probability after the biases: it takes that genre's place scaled by how much
-  likelier the taggers find its tags than k*'s (a log-ratio of tag probabilities, so no weight needs fitting), and
-  wins where that ratio exceeds ``-d + a * log q_k*``. The doubt term (``a`` >= 0) lowers that bar where the head
-  is unsure: a head never trained on a genre spreads its probability over the genres it knows (the maximum
-  softmax probability as an open-set signal). Where k* has no tag,
-  ``e_k*`` is the evidence its labelled songs' frames typically show for their likeliest tagged genre
-  (:func:`untagged_references`): measured against no evidence (0, the log of certainty), no tag-only genre could
-  ever win a frame the head hears as disco or reggae, and funk or dance heard as disco would stay disco.
+- a genre only the taggers know: ``s_x = log p_k* + b_k* + (e_x - sum_k q_k e_k) + d - a * log q_k*``, where k*
+  is the head's best genre and ``q`` the head's probabilities after the biases. It takes k*'s place scaled by how
+  much likelier the taggers find its tags than those of the genres the head hears (a log-ratio of tag
+  probabilities, so no weight needs fitting; against the head's mixture of genres rather than k* alone, which
+  found held-out genres 4 points more often in cross-validation). The doubt term (``a`` >= 0) lowers the bar
+  where the head is unsure: a head never trained on a genre spreads its probability over the genres it knows (the
+  maximum softmax probability as an open-set signal). For a head genre without tags, ``e_k`` here is the evidence
+  its labelled songs' frames typically show for their likeliest tagged genre (:func:`untagged_references`):
+  measured against no evidence (0, the log of certainty), no tag-only genre could ever win a frame the head hears
+  as disco or reggae, and funk or dance heard as disco would stay disco. Fusions fitted before these two terms keep
+  their rule (:attr:`Fusion.head_reference` "best", ``a`` = 0).
 
 Frame probabilities are ``softmax(s / temperature)``; a song's are their mean (the average stage). ``w`` and ``b``
 minimise the cross-validated log-loss of the labelled genres. Genres without labelled audio cannot be fitted
 directly, so their situation is simulated (:class:`Holdout`): each tagged genre the head knows is held out in turn,
 a head is trained on the others, and that genre's songs are scored as a tag-only genre. ``d``, ``a`` and
-``temperature`` minimise the log-loss of the known genres' cross-validated songs and the held-out genres' songs together, weighted
-as if every genre of the model were equally common (a library's mix of genres is unknown). Without holdouts (a
-head of too few tagged genres) ``d`` falls back to letting ``EXTRA_FALSE_ALARM`` of labelled frames flip to an
-extra genre, and ``a`` is 0. The confidence threshold is the lowest :func:`song_confidence` above which those songs are right at
-least ``CONFIDENT_PRECISION`` of the time. Calibration songs should be real tracks (a held-out excerpt is one): frames
-of one track err together, so songs stitched from several tracks would look far surer than real songs are.
+``temperature`` minimise the log-loss of the known genres' cross-validated songs and the held-out genres' songs
+together, weighted as if every genre of the model were equally common (a library's mix of genres is unknown).
+Without holdouts (a head of too few tagged genres) ``d`` falls back to letting ``EXTRA_FALSE_ALARM`` of labelled
+frames flip to an extra genre, and ``a`` is 0. The confidence threshold is the lowest :func:`song_confidence`
+above which those songs are right at least ``CONFIDENT_PRECISION`` of the time. Calibration songs should be real
+tracks (a held-out excerpt is one): frames of one track err together, so songs stitched from several tracks would
+look far surer than real songs are.
 """
 
 from __future__ import annotations
@@ -71,7 +74,9 @@ class Fusion:
 
     ``head_genres`` (K) are the head's outputs; ``extra_genres`` are genres only the tags know. ``tagged`` marks,
     for each of ``head_genres + extra_genres``, whether it has tag evidence; ``tag_pooling`` is the evidence's
-    (:func:`tag_evidence`; saved models without one were fitted with "sum").
+    (:func:`tag_evidence`; saved models without one were fitted with "sum"). ``head_reference`` is what a tag-only
+    genre's evidence is measured against: "mixture" (the head's genres' evidence weighted by their probabilities)
+    or "best" (its best genre's alone, as fusions saved without one were fitted).
     """
 
     head_genres: list[str]
@@ -85,6 +90,7 @@ class Fusion:
     tag_pooling: str = "max"
     untagged_reference: tuple[float, ...] = ()
     doubt_weight: float = 0.0
+    head_reference: str = "mixture"
 
     @property
     def genres(self) -> list[str]:
@@ -100,7 +106,7 @@ class Fusion:
     @classmethod
     def from_dict(cls, data: dict) -> Fusion:
         offset = data.get("extra_offset")
-        return cls(**{"tag_pooling": "sum", **data, "head_bias": tuple(data["head_bias"]),
+        return cls(**{"tag_pooling": "sum", "head_reference": "best", **data, "head_bias": tuple(data["head_bias"]),
                       "untagged_reference": tuple(data.get("untagged_reference", ())),
                       "extra_offset": -np.inf if offset is None else float(offset)})
 
@@ -115,8 +121,10 @@ class Fusion:
         best = head.argmax(axis=1)
         rows = np.arange(len(head))
         reference = np.where(self.tagged[:k], evidence[:, :k], self.untagged_reference or 0.0)
-        log_top = head[rows, best] - logsumexp(head, axis=1)
-        extra = (head[rows, best] - reference[rows, best] - self.doubt_weight * log_top)[:, None] \
+        log_q = head - logsumexp(head, axis=1, keepdims=True)
+        expected = (np.exp(log_q) * reference).sum(axis=1) if self.head_reference == "mixture" \
+            else reference[rows, best]
+        extra = (head[rows, best] - expected - self.doubt_weight * log_q[rows, best])[:, None] \
             + evidence[:, k:] + extra_offset
         return np.concatenate([known, extra], axis=1)
 
@@ -188,6 +196,7 @@ def holdout_fusion(holdout: Holdout, fitted: Fusion) -> Fusion:
                          strict=True))
     return replace(holdout.template, tag_weight=fitted.tag_weight, extra_offset=fitted.extra_offset,
                    temperature=fitted.temperature, doubt_weight=fitted.doubt_weight,
+                   head_reference=fitted.head_reference,
                    head_bias=tuple(bias[g] for g in holdout.template.head_genres),
                    untagged_reference=tuple(reference[g] for g in holdout.template.head_genres))
 

@@ -72,6 +72,17 @@ def test_a_tag_only_genre_takes_a_frame_from_a_genre_without_tags_when_its_tags_
     assert winners(fusion(untagged_reference=(0.0, -1.5, 0.0))) == ["disco", "punk"]
 
 
+def test_a_tag_only_genre_is_measured_against_the_tags_of_every_genre_the_head_hears():
+    head = np.array([[0.46, 0.08, 0.46]])  # blues or rock, the head cannot tell (blues comes first)
+    evidence = np.array([[-3.0, 0.0, -0.2, -1.0]])  # rock's tags are strong, punk's weaker, blues' weak
+
+    def winner(fitted: Fusion) -> str:
+        return fitted.genres[fitted.frame_probs(head, evidence).argmax()]
+
+    assert winner(fusion(tag_weight=0.0, head_reference="best")) == "punk"  # beats blues' tags, so it took over
+    assert winner(fusion(tag_weight=0.0)) != "punk"  # but rock, as likely, has likelier tags than punk
+
+
 def test_a_tag_only_genre_wins_more_easily_where_the_head_is_unsure():
     evidence = np.array([[-3.0, 0.0, -1.0, -0.6]] * 2)  # punk tags a little likelier than rock's
     head = np.array([[0.02, 0.03, 0.95],    # the head is sure it hears rock
@@ -92,9 +103,10 @@ def test_parameters_round_trip_through_json_including_an_unset_offset():
                     doubt_weight=2.5)
     assert Fusion.from_dict(fitted.to_dict()) == fitted
     older = fitted.to_dict()
-    del older["untagged_reference"], older["doubt_weight"]
+    del older["untagged_reference"], older["doubt_weight"], older["head_reference"]
     assert Fusion.from_dict(older).untagged_reference == ()  # saved before it existed: measured against 0, as then
     assert Fusion.from_dict(older).doubt_weight == 0.0  # the head's doubt did not count then
+    assert Fusion.from_dict(older).head_reference == "best"  # nor the head's other genres
     unset = Fusion(HEAD, [], TAGGED[:3])
     assert unset.to_dict()["extra_offset"] is None and Fusion.from_dict(unset.to_dict()) == unset
 
