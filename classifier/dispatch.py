@@ -4,6 +4,7 @@ tasks): activating a model and reclassifying the library with it, failed songs s
 import logging
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from catalog import services as catalog_services
@@ -25,9 +26,10 @@ def activate(version: ModelVersion, *, reclassify: bool) -> ReclassifyJob | None
     return start_reclassify(version) if reclassify else None
 
 
-def start_reclassify(version: ModelVersion) -> ReclassifyJob:
-    """Queue every song for reclassification in batches of RECLASSIFY_BATCH_SIZE on the classification queue."""
-    song_ids = list(Song.objects.order_by("pk").values_list("pk", flat=True))
+def start_reclassify(version: ModelVersion, songs: QuerySet[Song] | None = None) -> ReclassifyJob:
+    """Queue every song (or ``songs``) for reclassification in batches of RECLASSIFY_BATCH_SIZE on the
+    classification queue."""
+    song_ids = list((Song.objects.all() if songs is None else songs).order_by("pk").values_list("pk", flat=True))
     with transaction.atomic():
         now = timezone.now()
         job = ReclassifyJob.objects.create(

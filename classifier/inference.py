@@ -6,6 +6,7 @@ lazily), so the web process, which imports this module to enqueue tasks, never p
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import shutil
@@ -29,6 +30,7 @@ from catalog.storage import local_file
 from skybeat.errors import InvalidAudio
 
 from .artefacts import SHIPPED_MODELS_DIR, artefact_dir, live_dir, save_version
+from .dispatch import start_reclassify
 from .memory import release_startup_memory
 from .models import ModelVersion
 from .results import reuse_classification, save_classification
@@ -165,6 +167,7 @@ def current_model() -> LoadedModel:
         _failed.pop(version.pk, None)
         if version.load_error:
             ModelVersion.objects.filter(pk=version.pk).update(load_error="")
+        reclassify_if_rebuilt(version)
         _loaded = LoadedModel(version_id=version.pk, name=version.name, genre_model=genre_model)
         logger.info("Loaded model %s (%d genres)", version.name, len(genre_model.genres))
         return _loaded
@@ -224,6 +227,24 @@ def adopt_shipped_metrics(version: ModelVersion, shipped: Path) -> None:
     if metrics != version.metrics:
         ModelVersion.objects.filter(pk=version.pk).update(metrics=metrics)
         version.metrics = metrics
+
+
+def reclassify_if_rebuilt(version: ModelVersion) -> None:
+    """When the active model is one SKYBEAT ships and an upgrade rebuilt it, the songs it classified are classified
+    again (their genres and audio embeddings came from the old build). The row records the build it was last
+    loaded as, so only the first process to load the new build (of any that race here) starts the job."""
+    from .genre_model import MANIFEST
+
+    manifest = SHIPPED_MODELS_DIR / version.artefact_path / MANIFEST
+    if not version.artefact_path or not manifest.is_file():
+        return
+    build = hashlib.sha256(manifest.read_bytes()).hexdigest()
+    songs = Song.objects.filter(classification__model_version=version)
+    if ModelVersion.objects.filter(pk=version.pk).exclude(shipped_build=build).update(shipped_build=build) \
+            and songs.exists():
+        job = start_reclassify(version, songs)
+        logger.info("The shipped model %s was rebuilt: reclassifying its %d songs (job %d)", version.name,
+                    job.total, job.pk)
 
 
 def warm_up(genre_model: GenreModel) -> None:

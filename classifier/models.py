@@ -27,6 +27,9 @@ class ModelVersion(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     active = models.BooleanField(default=False)
     load_error = models.TextField(blank=True, help_text="Why the last attempt to load this model failed")
+    shipped_build = models.CharField(
+        max_length=64, blank=True, help_text="A model that comes with SKYBEAT: the SHA-256 of the shipped manifest "
+        "its installed files were last copied from (an upgrade that rebuilt it reclassifies its songs)")
 
     class Meta:
         ordering = ["-created_at"]

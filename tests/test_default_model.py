@@ -17,7 +17,7 @@ from classifier.artefacts import live_artefact_dir
 from classifier.datasets import folder_dataset
 from classifier.fusion import song_confidence
 from classifier.model_store import load_genre_model
-from classifier.models import ModelVersion, TrainingJob
+from classifier.models import ModelVersion, ReclassifyJob, TrainingJob
 from classifier.training_options import FUSION_HEAD_EPOCHS
 from tests.catalog_factories import genre, make_song
 from tests.classifier_factories import upload_song
@@ -64,6 +64,30 @@ def test_the_shipped_artefact_loads_from_the_source_tree_and_classifies(default_
     inference.load_version(default_model)  # installed already: the row still follows the files
     assert ModelVersion.objects.get(pk=default_model.pk).metrics == card["metrics"]
     assert (SHIPPED / DEFAULT / "reliability.png").stat().st_size > 1000
+
+
+def test_an_upgrade_that_rebuilt_the_shipped_model_classifies_its_songs_again(default_model, user, tmp_path,
+                                                                              monkeypatch,
+                                                                              django_capture_on_commit_callbacks):
+    def worker_starts() -> None:
+        monkeypatch.setattr(inference, "_loaded", None)
+        inference.current_model()
+
+    worker_starts()  # a fresh install: nothing classified yet, nothing to redo
+    song, other = upload_song(tmp_path, user, "pulse", seed=1), upload_song(tmp_path, user, "drone", seed=2)
+    inference.classify_song(song.pk)
+    worker_starts()  # the same build again (another worker, a restart)
+    assert not ReclassifyJob.objects.exists()
+
+    ModelVersion.objects.filter(pk=default_model.pk).update(shipped_build="0" * 64)  # loaded by an earlier build
+    with django_capture_on_commit_callbacks(execute=False) as sent:
+        worker_starts()
+    job = ReclassifyJob.objects.get()
+    assert (job.model_version, job.total, job.done) == (default_model, 1, 0)  # the song it classified, not `other`
+    assert len(sent) == 1  # its batch goes to the queue once the job is saved
+    worker_starts()  # every later start, in any process, finds the build recorded
+    assert ReclassifyJob.objects.count() == 1
+    assert Song.objects.get(pk=other.pk).status == Song.Status.PENDING
 
 
 def test_classification_marks_a_song_unsure_below_the_models_threshold(default_model, user, tmp_path):
