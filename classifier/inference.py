@@ -21,7 +21,7 @@ import numpy as np
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import Storage
-from django.db import OperationalError
+from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from catalog import read_cache
@@ -167,7 +167,10 @@ def current_model() -> LoadedModel:
         _failed.pop(version.pk, None)
         if version.load_error:
             ModelVersion.objects.filter(pk=version.pk).update(load_error="")
-        reclassify_if_rebuilt(version)
+        try:
+            reclassify_if_rebuilt(version)
+        except Exception:  # the library is classified again on the next start; this song must not wait for it
+            logger.exception("Could not start reclassifying the songs of the rebuilt model %s", version.name)
         _loaded = LoadedModel(version_id=version.pk, name=version.name, genre_model=genre_model)
         logger.info("Loaded model %s (%d genres)", version.name, len(genre_model.genres))
         return _loaded
@@ -240,11 +243,12 @@ def reclassify_if_rebuilt(version: ModelVersion) -> None:
         return
     build = hashlib.sha256(manifest.read_bytes()).hexdigest()
     songs = Song.objects.filter(classification__model_version=version)
-    if ModelVersion.objects.filter(pk=version.pk).exclude(shipped_build=build).update(shipped_build=build) \
-            and songs.exists():
-        job = start_reclassify(version, songs)
-        logger.info("The shipped model %s was rebuilt: reclassifying its %d songs (job %d)", version.name,
-                    job.total, job.pk)
+    with transaction.atomic():  # the build is recorded only with its job, so a failed start is tried again
+        if ModelVersion.objects.filter(pk=version.pk).exclude(shipped_build=build).update(shipped_build=build) \
+                and songs.exists():
+            job = start_reclassify(version, songs)
+            logger.info("The shipped model %s was rebuilt: reclassifying its %d songs (job %d)", version.name,
+                        job.total, job.pk)
 
 
 def warm_up(genre_model: GenreModel) -> None:

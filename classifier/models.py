@@ -29,7 +29,7 @@ class ModelVersion(models.Model):
     load_error = models.TextField(blank=True, help_text="Why the last attempt to load this model failed")
     shipped_build = models.CharField(
         max_length=64, blank=True, help_text="A model that comes with SKYBEAT: the SHA-256 of the shipped manifest "
-        "its installed files were last copied from (an upgrade that rebuilt it reclassifies its songs)")
+        "of the build it was last loaded as (a worker that loads another build classifies its songs again)")
 
     class Meta:
         ordering = ["-created_at"]

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.db import OperationalError
 from django.urls import reverse
 
 from catalog.models import Genre, Song
@@ -88,6 +89,23 @@ def test_an_upgrade_that_rebuilt_the_shipped_model_classifies_its_songs_again(de
     worker_starts()  # every later start, in any process, finds the build recorded
     assert ReclassifyJob.objects.count() == 1
     assert Song.objects.get(pk=other.pk).status == Song.Status.PENDING
+
+
+def test_a_reclassification_that_cannot_start_does_not_stop_songs_being_classified(default_model, user, tmp_path,
+                                                                                    monkeypatch):
+    song = upload_song(tmp_path, user, "pulse", seed=3)
+    inference.classify_song(song.pk)
+    ModelVersion.objects.filter(pk=default_model.pk).update(shipped_build="0" * 64)
+    monkeypatch.setattr(inference, "_loaded", None)
+
+    def database_hiccup(*args):
+        raise OperationalError("could not serialize access")
+
+    monkeypatch.setattr(inference, "start_reclassify", database_hiccup)
+    assert inference.current_model().name == DEFAULT  # the model still serves
+    inference.classify_song(song.pk)
+    assert Song.objects.get(pk=song.pk).status == Song.Status.CLASSIFIED
+    assert ModelVersion.objects.get(pk=default_model.pk).shipped_build == "0" * 64  # the next start tries again
 
 
 def test_classification_marks_a_song_unsure_below_the_models_threshold(default_model, user, tmp_path):

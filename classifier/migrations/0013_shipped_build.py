@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='modelversion',
             name='shipped_build',
-            field=models.CharField(blank=True, help_text='A model that comes with SKYBEAT: the SHA-256 of the shipped manifest its installed files were last copied from (an upgrade that rebuilt it reclassifies its songs)', max_length=64),
+            field=models.CharField(blank=True, help_text='A model that comes with SKYBEAT: the SHA-256 of the shipped manifest of the build it was last loaded as (a worker that loads another build classifies its songs again)', max_length=64),
         ),
     ]
