@@ -38,6 +38,14 @@ def artefact_dir(version: ModelVersion) -> Path:
     return Path(settings.SKYBEAT_MODELS_DIR) / version.artefact_path
 
 
+def shipped_manifest(version: ModelVersion) -> Path | None:
+    """The manifest of the model SKYBEAT ships as ``version`` (in SHIPPED_MODELS_DIR), or None: one trained here."""
+    from .genre_model import MANIFEST  # numpy and the audio stack, only when asked
+
+    path = SHIPPED_MODELS_DIR / version.artefact_path / MANIFEST
+    return path if version.artefact_path and path.is_file() else None
+
+
 def live_artefact_dir(version: ModelVersion) -> Path:
     """The folder of the model version's live files."""
     return live_dir(artefact_dir(version))

@@ -3,7 +3,7 @@ process's admin and /healthz ask)."""
 
 import json
 
-from .artefacts import SHIPPED_MODELS_DIR, artefact_dir, live_artefact_dir
+from .artefacts import artefact_dir, live_artefact_dir, shipped_manifest
 from .models import ModelVersion
 
 
@@ -16,8 +16,7 @@ def artefact_problem(version: ModelVersion) -> str | None:
     directory = live_artefact_dir(version)
     manifest_path = directory / MANIFEST
     if not manifest_path.is_file():
-        if version.architecture == ModelVersion.Architecture.PRETRAINED_TAGS or (
-                SHIPPED_MODELS_DIR / version.artefact_path / MANIFEST).is_file():
+        if version.architecture == ModelVersion.Architecture.PRETRAINED_TAGS or shipped_manifest(version):
             return f"not loaded yet: a worker writes {artefact_dir(version)} when it first loads the model"
         return f"the model files are missing: no {manifest_path}"
     try:

@@ -29,7 +29,7 @@ from catalog.models import Song
 from catalog.storage import local_file
 from skybeat.errors import InvalidAudio
 
-from .artefacts import SHIPPED_MODELS_DIR, artefact_dir, live_dir, save_version
+from .artefacts import artefact_dir, live_dir, save_version, shipped_manifest
 from .dispatch import start_reclassify
 from .memory import release_startup_memory
 from .models import ModelVersion
@@ -190,11 +190,11 @@ def load_version(version: ModelVersion) -> GenreModel:
 
     configure_threads()
     directory = artefact_dir(version)
-    shipped = SHIPPED_MODELS_DIR / version.artefact_path
     installed = live_dir(directory) / MANIFEST
-    if (shipped / MANIFEST).is_file():
+    if shipped_manifest_path := shipped_manifest(version):
         # A model that comes with SKYBEAT: installed from the source tree, again when an upgrade rebuilt it.
-        if not (installed.is_file() and installed.read_bytes() == (shipped / MANIFEST).read_bytes()):
+        shipped = shipped_manifest_path.parent
+        if not (installed.is_file() and installed.read_bytes() == shipped_manifest_path.read_bytes()):
             install_shipped_model(shipped, directory)
             logger.info("Installed the shipped model %s in %s", version.name, directory)
         adopt_shipped_metrics(version, shipped)
@@ -236,10 +236,8 @@ def reclassify_if_rebuilt(version: ModelVersion) -> None:
     """When the active model is one SKYBEAT ships and an upgrade rebuilt it, the songs it classified are classified
     again (their genres and audio embeddings came from the old build). The row records the build it was last
     loaded as, so only the first process to load the new build (of any that race here) starts the job."""
-    from .genre_model import MANIFEST
-
-    manifest = SHIPPED_MODELS_DIR / version.artefact_path / MANIFEST
-    if not version.artefact_path or not manifest.is_file():
+    manifest = shipped_manifest(version)
+    if manifest is None:
         return
     build = hashlib.sha256(manifest.read_bytes()).hexdigest()
     songs = Song.objects.filter(classification__model_version=version)
